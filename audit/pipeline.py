@@ -1,0 +1,187 @@
+"""One audit from configuration to files on disk:
+
+    AuditConfig -> data -> keep matrix -> pool of models per regime -> signals -> attacks
+    -> metrics -> AuditResult -> results.json, scores.npz, report.html
+
+Models are cached as they finish, so an interrupted audit resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import audit
+from attacks import DEFAULT_ATTACKS, create_attack, leave_one_out_scores
+from audit.artifacts import write_json, write_npz
+from audit.config import AuditConfig
+from audit.data import ArrayDataset, load_digits_dataset, make_keep_matrix, split_pool
+from audit.errors import AuditInputError
+from audit.pool import TrainedModel, train_pool
+from audit.results import AuditResult
+from audit.summary import summarise_regime
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class AuditRun:
+    """The result of :func:`run_audit` and where its files are."""
+
+    result: AuditResult
+    directory: Path
+
+    @property
+    def report_path(self) -> Path:
+        return self.directory / "report.html"
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AuditInputError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu or auto")
+    return torch.device(name)
+
+
+def load_dataset(name: str) -> ArrayDataset:
+    if name == "digits":
+        return load_digits_dataset()
+    raise AuditInputError(f"unknown dataset {name!r}; available: digits")
+
+
+def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditRun:
+    """Run the audit ``config`` describes; writes into ``config.output_dir``."""
+    config.validate()
+    started_at = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    device = resolve_device(config.device)
+    regimes = config.regime_list()
+    attack_names = list(config.attacks or DEFAULT_ATTACKS)
+    if config.main_attack not in attack_names:
+        attack_names.append(config.main_attack)
+
+    dataset = load_dataset(config.dataset)
+    split = split_pool(dataset, pool_size=config.pool_size, seed=config.seed)
+    keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=config.seed)
+    _check_attacks(attack_names, keep=keep, num_classes=dataset.num_classes)
+
+    output_dir = Path(config.output_dir)
+    cache_dir = Path(config.cache_dir) if config.cache_dir else output_dir / "cache"
+    log(
+        f"auditing {len(regimes)} regimes x {config.models_per_regime} models on {dataset.name} "
+        f"({len(split.pool_y)} candidates, {len(split.test_y)} test examples) on {device}"
+    )
+
+    regime_results, all_scores = [], {}
+    for number, regime in enumerate(regimes, 1):
+        prefix = f"[{number}/{len(regimes)} {regime.label}]"
+        pool = train_pool(
+            split=split,
+            keep=keep,
+            recipe=config.recipe(regime),
+            num_classes=dataset.num_classes,
+            is_image=dataset.is_image,
+            data_fingerprint=dataset.fingerprint(),
+            seed=config.seed,
+            device=device,
+            cache_dir=cache_dir,
+            query_set=config.queries,
+            snapshot_epochs=config.snapshot_epochs(),
+            on_model_done=lambda model, total, prefix=prefix: log(_model_line(prefix, model, total)),
+        )
+        result, scores = summarise_regime(
+            regime=regime,
+            pool=pool,
+            keep=keep,
+            split=split,
+            dataset=dataset,
+            attack_names=attack_names,
+            main_attack=config.main_attack,
+            seed=config.seed,
+        )
+        regime_results.append(result)
+        all_scores.update({f"{regime.label}/{name}": s for name, s in scores.items()})
+
+    result = AuditResult(
+        run_name=config.run_name,
+        config=config.to_dict(),
+        dataset={
+            "name": dataset.name,
+            "num_classes": dataset.num_classes,
+            "input_shape": list(dataset.input_shape),
+            "pool_size": len(split.pool_y),
+            "test_size": len(split.test_y),
+            "fingerprint": dataset.fingerprint(),
+        },
+        regimes=regime_results,
+        environment=_environment(device, started_at=started_at, seconds=time.perf_counter() - clock, seed=config.seed),
+        main_attack=config.main_attack,
+    )
+    write_npz(
+        output_dir / "scores.npz",
+        keep=keep,
+        labels=split.pool_y,
+        pool_indices=split.pool_indices,
+        **all_scores,
+    )
+    write_json(output_dir / "results.json", result.to_dict())
+    from reports import render_report
+
+    render_report(result, output_dir / "report.html")
+    return AuditRun(result=result, directory=output_dir)
+
+
+def _check_attacks(attack_names: list[str], *, keep: np.ndarray, num_classes: int) -> None:
+    """Fail before any training if an attack is unknown or cannot run with this many
+    reference models: run each on random outputs for a few candidates of the real keep matrix."""
+    for name in attack_names:
+        create_attack(name)
+    probe_keep = keep[:, :64]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(*probe_keep.shape, 1, num_classes)).astype(np.float32)
+    labels = rng.integers(num_classes, size=probe_keep.shape[1])
+    for name in attack_names:
+        leave_one_out_scores(name, logits=logits, keep=probe_keep, labels=labels, targets=[0])
+
+
+def _model_line(prefix: str, model: TrainedModel, total: int) -> str:
+    last = model.history[-1]
+    source = "cached" if model.cached else f"{model.seconds:.1f} s"
+    epsilon = f", eps {model.epsilon:.2f}" if model.epsilon is not None else ""
+    return (
+        f"{prefix} model {model.index + 1}/{total} ({source}): train loss {last.eval_train_loss:.3f}, "
+        f"train acc {last.train_accuracy:.1%}, test acc {last.test_accuracy:.1%}{epsilon}"
+    )
+
+
+def _environment(device: torch.device, *, started_at: datetime, seconds: float, seed: int) -> dict:
+    versions = {}
+    for package in ("torch", "opacus", "numpy", "scikit-learn", "matplotlib", "jinja2"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {
+        "flood_audit": audit.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "packages": versions,
+        "seed": seed,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2),
+    }

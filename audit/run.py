@@ -1,0 +1,175 @@
+"""Command line: ``python -m audit.run [options]``.
+
+With no options, a complete demo audit on scikit-learn's bundled digits (no download):
+standard training, flooding at two levels, iflood at one, and DP-SGD at epsilon = 8,
+8 models each, every attack, then an HTML report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from audit.config import AuditConfig
+from audit.errors import AuditInputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = """\
+Audit how much models leak membership of their training set, with and without flooding
+(Ishida et al., 2020) and against a DP-SGD baseline. For each regime, M models are trained
+on random halves of an audit pool; each model is attacked in turn with the others as
+reference (shadow) models. Writes report.html, results.json and scores.npz to the output
+directory; trained models are cached there, so an interrupted run resumes.
+"""
+
+EPILOG = """\
+regimes (for --regimes):
+  standard          plain cross-entropy training
+  flood:B           flooding of the mini-batch loss at level B: |L - B| + B
+  iflood:B          per-example flooding: mean(|l_i - B| + B)
+  dp:EPS            DP-SGD (Opacus, PRV accountant) at target epsilon EPS
+  dp:EPS+iflood:B   DP-SGD with per-example flooding (batch flooding breaks DP-SGD)
+
+examples:
+  python -m audit.run                                  # the demo audit
+  python -m audit.run --flood-levels 0.05 0.2 0.5 --epsilons 2 8
+  python -m audit.run --regimes standard flood:0.3 --models-per-regime 4 --epochs 20
+  python -m audit.run --list-attacks
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage block is one --help away)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = AuditConfig()
+    parser = _Parser(
+        prog="python -m audit.run",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument("--output-dir", default=defaults.output_dir, help="where the report, results and model cache go (default: %(default)s)")
+    out.add_argument("--run-name", default=defaults.run_name, help="a name shown in the report (default: %(default)s)")
+    out.add_argument("--cache-dir", default=defaults.cache_dir, help="trained-model cache (default: OUTPUT_DIR/cache)")
+    out.add_argument("--quiet", action="store_true", help="print only the summary table and the report path")
+
+    regimes = parser.add_argument_group("regimes")
+    regimes.add_argument("--flood-levels", type=float, nargs="+", default=list(defaults.flood_levels), metavar="B", help="batch flood levels (default: %(default)s)")
+    regimes.add_argument("--iflood-levels", type=float, nargs="*", default=list(defaults.iflood_levels), metavar="B", help="per-example flood levels (default: %(default)s)")
+    regimes.add_argument("--epsilons", type=float, nargs="*", default=list(defaults.epsilons), metavar="EPS", help="DP-SGD target epsilons (default: %(default)s)")
+    regimes.add_argument("--regimes", nargs="+", default=[], metavar="REGIME", help="explicit regime list, overriding the three options above (see below)")
+    regimes.add_argument("--delta", type=float, default=defaults.delta, help="DP-SGD delta, below 1/(training-set size) (default: %(default)s)")
+    regimes.add_argument("--max-grad-norm", type=float, default=defaults.max_grad_norm, help="DP-SGD per-example clipping norm (default: %(default)s)")
+
+    training = parser.add_argument_group("training (every model of every regime)")
+    training.add_argument("--models-per-regime", type=int, default=defaults.models_per_regime, metavar="M", help="models per regime, each attacked with the other M-1 as references (default: %(default)s)")
+    training.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
+    training.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)")
+    training.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="(default: %(default)s)")
+    training.add_argument("--dp-learning-rate", type=float, default=defaults.dp_learning_rate, help="learning rate of DP-SGD regimes (default: %(default)s)")
+    training.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer, help="(default: %(default)s)")
+    training.add_argument("--architecture", default=defaults.architecture, help="model architecture: mlp or cnn (default: %(default)s)")
+    training.add_argument("--pool-size", type=int, default=defaults.pool_size, help="audit candidates; each model trains on half (default: %(default)s)")
+    training.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
+
+    attack = parser.add_argument_group("attacks")
+    attack.add_argument("--attacks", nargs="+", default=[], metavar="NAME", help="attacks to run (default: all; see --list-attacks)")
+    attack.add_argument("--main-attack", default=defaults.main_attack, help="the attack the verdict and per-example figures use (default: %(default)s)")
+    attack.add_argument("--queries", default=defaults.queries, help="query variants for image data: identity, flip, shift, flip+shift (default: %(default)s)")
+    attack.add_argument("--snapshots", type=int, default=defaults.snapshots, help="epochs at which outputs are kept to plot attack AUC over training (default: %(default)s)")
+    attack.add_argument("--list-attacks", action="store_true", help="list the attacks with their papers and exit")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> AuditConfig:
+    return AuditConfig(
+        run_name=args.run_name,
+        pool_size=args.pool_size,
+        architecture=args.architecture,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        dp_learning_rate=args.dp_learning_rate,
+        optimizer=args.optimizer,
+        models_per_regime=args.models_per_regime,
+        flood_levels=tuple(args.flood_levels),
+        iflood_levels=tuple(args.iflood_levels),
+        epsilons=tuple(args.epsilons),
+        regimes=tuple(args.regimes),
+        delta=args.delta,
+        max_grad_norm=args.max_grad_norm,
+        attacks=tuple(args.attacks),
+        main_attack=args.main_attack,
+        queries=args.queries,
+        snapshots=args.snapshots,
+        seed=args.seed,
+        device=args.device,
+        output_dir=args.output_dir,
+        cache_dir=args.cache_dir,
+    )
+
+
+def format_summary(result) -> str:
+    """A plain-text table: one row per regime, the main attack's figures."""
+    attack = result.main_attack
+    header = f"{'regime':<24} {'train acc':>9} {'test acc':>9} {'train loss':>10} {attack + ' AUC':>17} {'TPR@1%FPR':>10} {'eps':>6}"
+    lines = [header, "-" * len(header)]
+    for regime in result.regimes:
+        summary = regime.attacks[attack]
+        tpr = f"{summary.tpr_at_fpr['0.01']:.1%}" + ("" if summary.tpr_resolvable["0.01"] else "*")
+        eps = f"{regime.epsilon:.2f}" if regime.epsilon is not None else "-"
+        lines.append(
+            f"{regime.label:<24} {regime.mean('train_accuracy'):>9.1%} {regime.mean('test_accuracy'):>9.1%} "
+            f"{regime.mean('train_loss'):>10.3f} {summary.auc:>11.3f}±{summary.auc_spread:.3f} {tpr:>10} {eps:>6}"
+        )
+    if any(not r.attacks[attack].tpr_resolvable["0.01"] for r in result.regimes):
+        lines.append("* fewer than 100 non-members per target: TPR at 1% FPR cannot be resolved")
+    return "\n".join(lines)
+
+
+def _list_attacks() -> str:
+    from attacks import available_attacks
+
+    return "\n".join(f"{info.name:<24} {info.description} [{info.reference}]" for info in available_attacks().values())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.list_attacks:
+        print(_list_attacks())
+        return 0
+    from attacks import AttackInputError
+    from audit.pipeline import run_audit
+
+    log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    config = config_from_args(args)
+    try:
+        run = run_audit(config, log=log)
+    except (AuditInputError, AttackInputError) as error:
+        print(f"python -m audit.run: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: every model finished so far is cached under {config.output_dir}; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    print(format_summary(run.result))
+    print(f"\nreport: {run.report_path}")
+    print(f"results: {run.directory / 'results.json'} (per-example scores: {run.directory / 'scores.npz'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Turn one regime's pool signals into a :class:`RegimeResult`: run the attacks
+leave-one-out, evaluate them once through ``attacks.metrics``, and summarise the models.
+
+Directions: attack scores are higher = member; ``keep[m, i]`` is the ground truth of model
+``m``, used only to evaluate the target's scores and, inside each attack, to calibrate on
+the *other* models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from attacks import evaluate_pooled, leave_one_out_scores, per_class_metrics, vulnerability
+from audit.data import ArrayDataset, AuditSplit
+from audit.pool import PoolSignals
+from audit.regimes import Regime
+from audit.results import (
+    AttackSummary,
+    ClassVulnerability,
+    Curve,
+    Histogram,
+    ModelSummary,
+    RegimeResult,
+    Snapshot,
+    VulnerableExample,
+)
+
+FPR_TARGETS = (0.001, 0.01)
+MOST_VULNERABLE = 8
+
+
+def true_class_probability(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Softmax probability of the true label, ``[..., n, C] -> [..., n]`` (float64)."""
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return np.exp(np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0])
+
+
+def summarise_regime(
+    *,
+    regime: Regime,
+    pool: PoolSignals,
+    keep: np.ndarray,
+    split: AuditSplit,
+    dataset: ArrayDataset,
+    attack_names: list[str],
+    main_attack: str,
+    seed: int,
+) -> tuple[RegimeResult, dict[str, np.ndarray]]:
+    """Attack every model of the pool in turn; returns the result and the raw scores
+    (attack name -> float ``[M, n]``) for the per-example ``scores.npz``."""
+    labels = split.pool_y
+    confidence = true_class_probability(pool.logits[:, :, 0, :], labels)  # [M, n], query 0
+    scores = {
+        name: leave_one_out_scores(name, logits=pool.logits, keep=keep, labels=labels) for name in attack_names
+    }
+    attacks = {
+        name: _attack_summary(name, scores[name], keep, delta=regime.delta, seed=seed) for name in attack_names
+    }
+    result = RegimeResult(
+        label=regime.label,
+        regime=regime.kind,
+        params=regime.params(),
+        models=_model_summaries(pool, keep, confidence),
+        attacks=attacks,
+        histograms=_histograms(confidence, keep),
+        snapshots=_snapshots(pool, keep, labels, attack=main_attack),
+        per_class=[
+            ClassVulnerability(
+                label=c.label,
+                name=str(c.label),
+                auc=c.auc,
+                tpr_at_1pct_fpr=c.tpr_at_1pct_fpr,
+                n_members=c.n_members,
+                n_non_members=c.n_non_members,
+            )
+            for c in per_class_metrics(scores[main_attack], keep, labels)
+        ],
+        vulnerable_examples=_most_vulnerable(scores[main_attack], keep, split, dataset),
+    )
+    return result, scores
+
+
+def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, delta: float | None, seed: int) -> AttackSummary:
+    pooled = evaluate_pooled(scores, keep, fpr_targets=FPR_TARGETS, delta=delta, seed=seed)
+    key = _fpr_key
+    return AttackSummary(
+        attack=name,
+        auc=pooled.auc,
+        tpr_at_fpr={key(f): pooled.tpr_at_fpr[f] for f in FPR_TARGETS},
+        tpr_resolvable={key(f): pooled.resolvable[f] for f in FPR_TARGETS},
+        advantage=pooled.advantage,
+        n_members=pooled.n_members,
+        n_non_members=pooled.n_non_members,
+        auc_per_target=list(pooled.auc_per_target),
+        roc=Curve(x=[float(v) for v in pooled.roc_fpr], y=[float(v) for v in pooled.roc_tpr]),
+        auc_ci=list(pooled.auc_ci) if pooled.auc_ci is not None else None,
+        tpr_at_fpr_ci={key(f): list(pooled.tpr_ci[f]) for f in FPR_TARGETS} if pooled.tpr_ci else None,
+        epsilon_lower_bound=pooled.epsilon_lower_bound,
+    )
+
+
+def _fpr_key(fpr: float) -> str:
+    return f"{fpr:g}"
+
+
+def _model_summaries(pool: PoolSignals, keep: np.ndarray, confidence: np.ndarray) -> list[ModelSummary]:
+    summaries = []
+    for model, keep_row, conf in zip(pool.models, keep, confidence):
+        last = model.history[-1]
+        summaries.append(
+            ModelSummary(
+                index=model.index,
+                train_loss=last.eval_train_loss,
+                train_accuracy=last.train_accuracy,
+                test_accuracy=last.test_accuracy,
+                member_confidence=float(conf[keep_row].mean()),
+                non_member_confidence=float(conf[~keep_row].mean()),
+                epsilon=model.epsilon,
+                history=model.history,
+                seconds=model.seconds,
+                cached=model.cached,
+            )
+        )
+    return summaries
+
+
+def _histograms(confidence: np.ndarray, keep: np.ndarray) -> list[Histogram]:
+    """Confidence (linear bins on [0, 1]) and loss (log-spaced bins) of members against
+    non-members, pooled over the models of the regime."""
+    loss = -np.log(np.clip(confidence, 1e-12, 1.0))
+    confidence_edges = np.linspace(0.0, 1.0, 41)
+    loss_edges = np.geomspace(1e-5, max(10.0, float(loss.max()) * 1.01), 41)
+    loss_edges[0] = 0.0  # the first bin collects every loss below 1e-5
+    histograms = []
+    for quantity, values, edges in (("confidence", confidence, confidence_edges), ("loss", loss, loss_edges)):
+        members, _ = np.histogram(values[keep], bins=edges)
+        non_members, _ = np.histogram(values[~keep], bins=edges)
+        histograms.append(
+            Histogram(quantity=quantity, edges=edges.tolist(), members=members.tolist(), non_members=non_members.tolist())
+        )
+    return histograms
+
+
+def _snapshots(pool: PoolSignals, keep: np.ndarray, labels: np.ndarray, *, attack: str) -> list[Snapshot]:
+    """The attack's pooled AUC on the models as they stood at each snapshot epoch."""
+    snapshots = []
+    for epoch, logits in zip(pool.snapshot_epochs, pool.snapshot_logits):
+        scores = leave_one_out_scores(attack, logits=logits, keep=keep, labels=labels)
+        auc = evaluate_pooled(scores, keep, fpr_targets=FPR_TARGETS, bootstrap=0).auc
+        train_loss = float(np.mean([m.history[epoch - 1].eval_train_loss for m in pool.models]))
+        snapshots.append(Snapshot(epoch=epoch, train_loss=train_loss, attack=attack, auc=auc))
+    return snapshots
+
+
+def _most_vulnerable(
+    scores: np.ndarray, keep: np.ndarray, split: AuditSplit, dataset: ArrayDataset
+) -> list[VulnerableExample]:
+    per_example = vulnerability(scores, keep)
+    order = np.argsort(-np.nan_to_num(per_example, nan=-np.inf))[:MOST_VULNERABLE]
+    examples = []
+    for i in order:
+        raw = dataset.x[split.pool_indices[i]]  # un-normalised, as the user knows the example
+        image = np.clip(raw.transpose(1, 2, 0), 0.0, 1.0).round(3).tolist() if dataset.is_image else None
+        features = None if dataset.is_image else raw.ravel()[:32].astype(float).round(4).tolist()
+        examples.append(
+            VulnerableExample(
+                index=int(split.pool_indices[i]),
+                label=int(split.pool_y[i]),
+                vulnerability=float(per_example[i]),
+                image=image,
+                features=features,
+            )
+        )
+    return examples

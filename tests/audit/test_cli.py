@@ -1,0 +1,91 @@
+"""The command line as a user meets it: one-line errors with exit code 2, help text, and a
+tiny end-to-end run that writes the report and the results."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from audit.run import main
+
+TINY = [
+    "--pool-size", "120", "--models-per-regime", "4", "--epochs", "4", "--snapshots", "2",
+    "--regimes", "standard", "flood:0.3", "iflood:0.2", "dp:8",
+    "--attacks", "loss", "confidence", "lira-offline", "--main-attack", "lira-offline",
+    "--delta", "1e-3",
+]
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "audit.run", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--flood-levels", "-0.1"], "flood level must be >= 0"),
+        (["--epsilons", "0"], "epsilon must be > 0"),
+        (["--epsilons", "-2"], "epsilon must be > 0"),
+        (["--models-per-regime", "1"], "models per regime must be >= 2"),
+        (["--regimes", "dropout:0.5"], "unknown regime"),
+        (["--regimes", "dp:8+flood:0.3"], "flood cannot be combined with dp"),
+        (["--models-per-regime", "two"], "invalid int value"),
+        (["--attacks", "no-such-attack"], "no-such-attack"),
+    ],
+)
+def test_bad_input_gets_one_line_error_and_exit_2(args, words, tmp_path):
+    completed = _run_cli(*args, "--output-dir", str(tmp_path))
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert words in lines[0]
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "cache").exists()  # refused before any training
+
+
+def test_lira_online_with_too_few_references_says_how_many(tmp_path):
+    # With 2 models each target has 1 reference: LiRA online needs IN and OUT references.
+    completed = _run_cli("--models-per-regime", "2", "--attacks", "lira-online", "--output-dir", str(tmp_path))
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert re.search(r"\d", completed.stderr.strip().splitlines()[-1])
+
+
+def test_help_documents_the_options():
+    completed = _run_cli("--help")
+    assert completed.returncode == 0
+    for option in ("--output-dir", "--models-per-regime", "--flood-levels", "--epsilons", "--epochs", "--seed", "--device"):
+        assert option in completed.stdout
+
+
+def test_tiny_end_to_end_run_writes_report_and_results(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY, "--output-dir", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "report:" in printed and "dp(eps=8)" in printed
+
+    results = json.loads((out / "results.json").read_text())
+    labels = [r["label"] for r in results["regimes"]]
+    assert labels == ["standard", "flood(b=0.3)", "iflood(b=0.2)", "dp(eps=8)"]
+    for regime in results["regimes"]:
+        assert set(regime["attacks"]) == {"loss", "confidence", "lira-offline"}
+        assert len(regime["models"]) == 4
+        for summary in regime["attacks"].values():
+            assert 0.0 <= summary["auc"] <= 1.0
+            assert summary["n_members"] == summary["n_non_members"] == 4 * 60
+    dp = results["regimes"][-1]
+    assert all(0 < m["epsilon"] <= 8 for m in dp["models"])
+
+    html = (out / "report.html").read_text()
+    for label in labels:
+        assert label in html
+    images = re.findall(r'<img[^>]+src="([^"]+)"', html)
+    assert images and all(src.startswith("data:image/") for src in images)
+
+    # A second run with the same settings retrains nothing.
+    assert main([*TINY, "--output-dir", str(out), "--quiet"]) == 0
+    again = json.loads((out / "results.json").read_text())
+    assert all(m["cached"] for r in again["regimes"] for m in r["models"])
+    assert again["regimes"][0]["attacks"]["loss"]["auc"] == results["regimes"][0]["attacks"]["loss"]["auc"]

@@ -1,0 +1,118 @@
+"""Everything the report template shows, gathered once from an :class:`AuditResult`.
+
+Figures arrive here as matplotlib Figures and leave as PNG data URIs; a section with nothing
+to show gets an empty list or None, and the template prints a one-line note instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from audit.results import AuditResult
+from reports import figures
+from reports.datauri import figure_to_data_uri, image_to_data_uri
+from reports.formatting import attack_name
+from reports.readings import attack_names
+from reports.tables import ExampleRow, example_rows, flatten, privacy_table, summary_table
+from reports.verdict import verdict
+
+
+@dataclass(frozen=True)
+class FigureView:
+    """An embedded figure: its PNG data URI and the text alternative for screen readers."""
+
+    uri: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class ExampleGroup:
+    """One regime's most vulnerable examples; ``feature_count`` > 0 means tabular rows."""
+
+    label: str
+    rows: list[ExampleRow]
+    feature_count: int
+
+
+def report_context(result: AuditResult) -> dict[str, Any]:
+    """The template's variables for ``result``."""
+    attacks = attack_names(result)
+    privacy_attacks, privacy_rows = privacy_table(result)
+    return {
+        "run_name": result.run_name,
+        "main_attack": attack_name(result.main_attack),
+        "regime_labels": [r.label for r in result.regimes],
+        "verdict": verdict(result),
+        "summary": summary_table(result),
+        "frontier": _views(
+            (
+                figures.frontier_figure(result, x="tpr"),
+                "Test accuracy against TPR at 1% FPR, one marker per regime",
+            ),
+            (
+                figures.frontier_figure(result, x="auc"),
+                "Test accuracy against attack AUC, one marker per regime",
+            ),
+        ),
+        "roc_main": _views(
+            (figures.roc_overlay_figure(result), "ROC curves of the main attack for every regime")
+        ),
+        "roc_attacks": _views(
+            *(
+                (
+                    figures.roc_attacks_figure(r, attacks=attacks, main_attack=result.main_attack),
+                    f"ROC curves of every attack, {r.label}",
+                )
+                for r in result.regimes
+            )
+        ),
+        "distributions": _views(
+            *(
+                (figures.histogram_figure(r), f"Member and non-member distributions, {r.label}")
+                for r in result.regimes
+            )
+        ),
+        "training_loss": _views(
+            (figures.training_loss_figure(result), "Training loss per epoch for each regime")
+        ),
+        "snapshots": _views(
+            (figures.snapshot_figure(result), "Attack AUC against training loss during training")
+        ),
+        "relation": _views(
+            (figures.relation_figure(result, x="train_loss"), "Attack AUC against final training loss"),
+            (
+                figures.relation_figure(result, x="member_confidence"),
+                "Attack AUC against mean member confidence",
+            ),
+        ),
+        "per_class": _views((figures.per_class_figure(result), "Attack AUC per class and regime")),
+        "examples": _example_groups(result),
+        "privacy_attacks": privacy_attacks,
+        "privacy_rows": privacy_rows,
+        "config": flatten(result.config),
+        "dataset": flatten(result.dataset),
+        "environment": flatten(result.environment),
+        "schema_version": result.schema_version,
+    }
+
+
+def _views(*figures_and_alts: tuple[Figure | None, str]) -> list[FigureView]:
+    """Render the figures that exist; figures with nothing to draw (None) are left out."""
+    return [FigureView(uri=figure_to_data_uri(f), alt=alt) for f, alt in figures_and_alts if f is not None]
+
+
+def _example_groups(result: AuditResult) -> list[ExampleGroup]:
+    class_names = {c.label: c.name for r in result.regimes for c in r.per_class}
+    groups = []
+    for regime in result.regimes:
+        rows = example_rows(regime, class_names=class_names, thumbnail=image_to_data_uri)
+        if rows:
+            groups.append(
+                ExampleGroup(
+                    label=regime.label, rows=rows, feature_count=max(len(row.features) for row in rows)
+                )
+            )
+    return groups

@@ -1,0 +1,185 @@
+"""The two or three sentences that open the report: what the defences did to the main attack.
+
+The baseline is the regime of kind ``standard``; the defences compared with it are the
+flooding regime (``flood`` or ``iflood``) and the DP-SGD regime that leak least. The wording
+follows the evidence: a cut is claimed only when the confidence intervals are disjoint, an
+unresolvable TPR at 1% FPR gives way to AUC, and a baseline that does not leak is said to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audit.results import AuditResult, RegimeResult
+from reports.formatting import (
+    attack_name,
+    decimal,
+    decimal_interval,
+    general,
+    is_missing,
+    percent,
+    percent_interval,
+)
+from reports.readings import Reading, auc_reading, tpr_reading
+
+_FLOODING = ("flood", "iflood")
+
+
+@dataclass(frozen=True)
+class _Metric:
+    """How the verdict measures leak: TPR at 1% FPR when resolvable, else AUC."""
+
+    name: str
+    chance: float
+
+    def read(self, regime: RegimeResult, attack: str) -> Reading | None:
+        summary = regime.attacks.get(attack)
+        if summary is None:
+            return None
+        reading = tpr_reading(summary, 0.01) if self.name == "tpr" else auc_reading(summary)
+        return None if reading is None or is_missing(reading.value) else reading
+
+    def phrase(self, attack: str) -> str:
+        figure = "TPR at 1% FPR" if self.name == "tpr" else "AUC"
+        return f"the {figure} of {attack_name(attack)}"
+
+    def show(self, reading: Reading) -> str:
+        """Value with its interval in brackets, e.g. ``9.1% [7.8–10.5%]``."""
+        if self.name == "tpr":
+            value, interval = percent(reading.value), percent_interval(reading.interval)
+        else:
+            value, interval = decimal(reading.value), decimal_interval(reading.interval)
+        return f"{value} [{interval}]" if interval else value
+
+
+_TPR = _Metric(name="tpr", chance=0.01)
+_AUC = _Metric(name="auc", chance=0.5)
+
+
+def verdict(result: AuditResult) -> list[str]:
+    """Two or three sentences summarising the audit, numbers taken from ``result`` as stored."""
+    attack = result.main_attack
+    baseline = next((r for r in result.regimes if r.regime == "standard" and attack in r.attacks), None)
+    if baseline is None:
+        return [
+            f"This audit has no standard (undefended) regime attacked by {attack_name(attack)}, so there is "
+            "no baseline to measure the defences against; the summary table lists each regime's figures."
+        ]
+    flooding = [r for r in result.regimes if r.regime in _FLOODING and attack in r.attacks]
+    private = [r for r in result.regimes if r.regime == "dp" and attack in r.attacks]
+
+    sentences = []
+    metric = _TPR
+    if not all(_tpr_resolved(r, attack) for r in [baseline, *flooding, *private]):
+        metric = _AUC
+        sentences.append(
+            f"The TPR at 1% FPR of {attack_name(attack)} is unresolved here (fewer than 100 non-members "
+            "per target, so a 1% false-positive rate cannot be measured); this summary compares AUC instead."
+        )
+    base = metric.read(baseline, attack)
+    if base is None:
+        return [
+            f"The standard regime has no recorded value for {metric.phrase(attack)}, so there is no baseline to "
+            "measure the defences against; the summary table lists each regime's figures."
+        ]
+    defences = [r for r in (_least_leaky(g, metric, attack) for g in (flooding, private)) if r is not None]
+
+    if not defences:
+        sentences.append(
+            f"Only the standard regime was audited: {metric.phrase(attack)} against it is {metric.show(base)}; "
+            "add flood or dp regimes to compare defences."
+        )
+        return sentences
+    if _no_leak(base, metric):
+        sentences.append(
+            f"The standard model shows no measurable leak: {metric.phrase(attack)} is {metric.show(base)}, "
+            f"no better than a random guess ({_chance(metric)})."
+        )
+        # Flooding comes first, so only "DP-SGD" can follow "and": no capital mid-sentence.
+        costs = [f"{_describe(r)} {_accuracy_change(baseline, r, short=True)}" for r in defences]
+        sentences.append(" and ".join(costs) + ", with no leak to cut.")
+        return sentences
+    for regime in defences:
+        sentences.append(_comparison(baseline, regime, metric=metric, attack=attack, base=base))
+    return sentences
+
+
+def _comparison(
+    baseline: RegimeResult, regime: RegimeResult, *, metric: _Metric, attack: str, base: Reading
+) -> str:
+    """One sentence: what ``regime`` did to the metric relative to ``baseline``, and at what cost."""
+    reading = metric.read(regime, attack)
+    subject, what = _describe(regime), metric.phrase(attack)
+    cost = _accuracy_change(baseline, regime, short=False)
+    has_intervals = bool(base.interval and reading.interval)
+    if has_intervals and _overlap(base.interval, reading.interval):
+        return (
+            f"{subject} made no clear change to {what} ({metric.show(base)} vs {metric.show(reading)}: "
+            f"intervals overlap), {cost}."
+        )
+    if reading.value == base.value:
+        return f"{subject} left {what} unchanged at {metric.show(base)}, {cost}."
+    verb = "cut" if reading.value < base.value else "raised"
+    caveat = "" if has_intervals else " (no confidence intervals recorded, so this may be noise)"
+    return f"{subject} {verb} {what} from {metric.show(base)} to {metric.show(reading)}{caveat}, {cost}."
+
+
+def _describe(regime: RegimeResult) -> str:
+    """How a sentence names a regime: "Flooding at b = 0.3", "DP-SGD (ε = 8)"."""
+    level = general(regime.flood_level) if regime.flood_level else None
+    if regime.regime == "flood":
+        return f"Flooding at b = {level}"
+    if regime.regime == "iflood":
+        return f"Per-example flooding (iFlood) at b = {level}"
+    if regime.regime == "dp":
+        # The configured target names the regime (as in its label); the spent epsilon is in the tables.
+        epsilon = regime.params.get("epsilon", regime.epsilon)
+        text = f"DP-SGD (\u03b5 = {general(epsilon)})"
+        return f"{text} with iFlood at b = {level}" if level else text
+    return regime.label
+
+
+def _accuracy_change(baseline: RegimeResult, regime: RegimeResult, *, short: bool) -> str:
+    """The change in mean test accuracy, in percentage points, as a phrase."""
+    before, after = baseline.mean("test_accuracy"), regime.mean("test_accuracy")
+    if is_missing(before) or is_missing(after):
+        return "with no test accuracy recorded"
+    points = 100 * (before - after)
+    if abs(points) < 0.05:
+        return "left test accuracy unchanged" if short else "with test accuracy unchanged"
+    if points > 0:
+        return (
+            f"cost {points:.1f} points of test accuracy"
+            if short
+            else f"at a cost of {points:.1f} points of test accuracy"
+        )
+    return (
+        f"raised test accuracy by {-points:.1f} points"
+        if short
+        else f"while raising test accuracy by {-points:.1f} points"
+    )
+
+
+def _least_leaky(group: list[RegimeResult], metric: _Metric, attack: str) -> RegimeResult | None:
+    """The regime of ``group`` with the lowest metric; None when none has it recorded."""
+    readable = [r for r in group if metric.read(r, attack) is not None]
+    return min(readable, key=lambda r: metric.read(r, attack).value, default=None)
+
+
+def _tpr_resolved(regime: RegimeResult, attack: str) -> bool:
+    reading = tpr_reading(regime.attacks[attack], 0.01)
+    return reading is not None and reading.resolvable and not is_missing(reading.value)
+
+
+def _no_leak(reading: Reading, metric: _Metric) -> bool:
+    """True when the baseline is indistinguishable from guessing: its interval reaches chance."""
+    low = reading.interval[0] if reading.interval else reading.value
+    return low <= metric.chance
+
+
+def _overlap(first: list[float], second: list[float]) -> bool:
+    return first[0] <= second[1] and second[0] <= first[1]
+
+
+def _chance(metric: _Metric) -> str:
+    return "a guess has a TPR of 1% at 1% FPR" if metric is _TPR else "a guess has AUC 0.5"

@@ -1,0 +1,432 @@
+"""Data sets by spec string: built-in, torchvision downloads, image folders, ``.npz`` and ``.csv``.
+
+    >>> from audit.datasets import load_dataset
+    >>> digits = load_dataset("digits")
+    >>> digits.x.shape, digits.num_classes
+    ((1797, 1, 8, 8), 10)
+
+Every loader returns the *whole* data set as an :class:`~audit.data.ArrayDataset`; where the
+source has a train and a test part (torchvision's data sets, image folders with ``train/``
+and ``test/``), both are concatenated, train first. The toolkit draws its own audit pool and
+test part (:func:`audit.data.split_pool`): membership inference needs to decide who is in.
+
+Images come back as float32 ``[N, C, H, W]`` in [0, 1], not normalised; tabular features as
+float32 ``[N, F]``. Image folders are labelled as ImageFolder does (class folders sorted by
+name), one channel when every image is grey, else RGB. Labels of ``npz:`` and ``csv:`` files
+may be any integers: they are remapped to 0..K-1 in sorted order of their values (labels
+{2, 5, 9} become {0, 1, 2}).
+
+Expected failures (a missing file, an offline download, a malformed file) raise
+:class:`~audit.errors.AuditInputError` with a one-line message naming the file or value and,
+where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import warnings
+import zipfile
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torchvision.datasets
+from PIL import Image
+
+from audit.artifacts import atomic_path, stable_hash
+from audit.data import ArrayDataset, load_digits_dataset
+from audit.errors import AuditInputError
+
+# spec -> (torchvision.datasets class, description)
+_TORCHVISION = {
+    "cifar10": ("CIFAR10", "CIFAR-10: 60,000 32x32 colour images, 10 classes (torchvision, --download)"),
+    "cifar100": ("CIFAR100", "CIFAR-100: 60,000 32x32 colour images, 100 classes (torchvision, --download)"),
+    "mnist": ("MNIST", "MNIST: 70,000 28x28 grey digits, 10 classes (torchvision, --download)"),
+    "fashion-mnist": ("FashionMNIST", "Fashion-MNIST: 70,000 28x28 grey clothing images, 10 classes (torchvision, --download)"),
+}
+
+
+def available_datasets() -> dict[str, str]:
+    """Accepted specs (``PATH`` and ``LABEL_COLUMN`` are placeholders) with a description each."""
+    return {
+        "digits": "scikit-learn's digits: 1,797 8x8 grey images, 10 classes (bundled, no download)",
+        **{name: description for name, (_, description) in _TORCHVISION.items()},
+        "imagefolder:PATH": "a folder of class folders of images (or train/ and test/ folders of them), one image size",
+        "npz:PATH": "arrays x ([N, F] features or [N, C, H, W] images) and y ([N] integer labels)",
+        "csv:PATH[:LABEL_COLUMN]": "a CSV file with a header, numeric features and an integer label column (default 'label')",
+    }
+
+
+def default_data_dir() -> Path:
+    """Where torchvision data sets live: ``$FLOOD_AUDIT_DATA``, else ``~/.cache/flood-audit/data``."""
+    return Path(os.environ.get("FLOOD_AUDIT_DATA") or Path.home() / ".cache" / "flood-audit" / "data").expanduser()
+
+
+def default_cache_dir() -> Path:
+    """Where decoded image folders are cached: ``~/.cache/flood-audit/decoded``."""
+    return Path.home() / ".cache" / "flood-audit" / "decoded"
+
+
+def load_dataset(
+    spec: str,
+    *,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    cache_dir: Path | None = None,
+) -> ArrayDataset:
+    """Load the data set ``spec`` names (see :func:`available_datasets`).
+
+    ``data_dir`` is where torchvision data sets are found, or downloaded to when ``download``
+    is set (default :func:`default_data_dir`). ``cache_dir`` holds decoded ``imagefolder:``
+    trees (default :func:`default_cache_dir`), so only the first load decodes the images.
+    """
+    spec = spec.strip()
+    kind, _, argument = spec.partition(":")
+    kind = kind.lower()
+    if kind == "digits" and not argument:
+        return load_digits_dataset()
+    if kind in _TORCHVISION and not argument:
+        root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+        return _load_torchvision(kind, root=root, download=download)
+    if kind == "imagefolder" and argument:
+        root = _existing_path(argument, spec=spec, directory=True)
+        cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        return _load_image_folder(spec, root, cache_dir=cache_dir, workers=_available_cpus())
+    if kind == "npz" and argument:
+        return _load_npz(spec, _existing_path(argument, spec=spec, directory=False))
+    if kind == "csv" and argument:
+        path_text, label_column = _split_csv_argument(argument)
+        return _load_csv(spec, _existing_path(path_text, spec=spec, directory=False), label_column=label_column)
+    raise AuditInputError(f"unknown dataset {spec!r}; choose one of: {', '.join(available_datasets())}")
+
+
+# ---------------------------------------------------------------- torchvision data sets
+
+
+def _load_torchvision(name: str, *, root: Path, download: bool) -> ArrayDataset:
+    """Train and test part of a torchvision data set, concatenated."""
+    dataset_class = getattr(torchvision.datasets, _TORCHVISION[name][0])
+    parts = [
+        _open_torchvision_part(dataset_class, name=name, root=root, train=train, download=download)
+        for train in (True, False)
+    ]
+    images = np.concatenate([np.asarray(part.data) for part in parts])  # uint8 [N, H, W(, 3)]
+    labels = np.concatenate([np.asarray(part.targets, dtype=np.int64) for part in parts])
+    return ArrayDataset(name=name, x=_to_unit_float(images), y=labels, num_classes=len(parts[0].classes), is_image=True)
+
+
+def _open_torchvision_part(
+    dataset_class: type, *, name: str, root: Path, train: bool, download: bool
+) -> torchvision.datasets.VisionDataset:
+    """The torchvision data set object, its absence or failed download as one-line errors."""
+    try:
+        return dataset_class(root=str(root), train=train, download=download)
+    # torchvision reports missing files as RuntimeError; a failed download as URLError
+    # (an OSError), or as RuntimeError after MNIST has tried all of its mirrors.
+    except (RuntimeError, OSError) as err:
+        if download:
+            raise AuditInputError(
+                f"downloading {name} from {_source_url(dataset_class)} into {root} failed (offline?): {_one_line(err)}; "
+                "retry when online, or pass --data-dir pointing at an existing copy"
+            ) from err
+        raise AuditInputError(
+            f"{name} not found (or corrupted) in {root}; pass --download to fetch it, "
+            "or --data-dir pointing at an existing copy"
+        ) from err
+
+
+def _source_url(dataset_class: type) -> str:
+    """Where torchvision downloads ``dataset_class`` from (MNIST's kind lists mirrors)."""
+    return getattr(dataset_class, "url", None) or dataset_class.mirrors[0]
+
+
+# ---------------------------------------------------------------- image folders
+
+
+def _load_image_folder(name: str, root: Path, *, cache_dir: Path, workers: int) -> ArrayDataset:
+    """An ImageFolder tree, its decoded images cached under ``cache_dir``."""
+    samples, classes = _list_image_folder(root.resolve())
+    paths = [path for path, _ in samples]
+    # ImageFolder lists classes and files sorted, so the list (with sizes and modification
+    # times) identifies the decoded array; any changed, added or removed file changes the key.
+    cache_file = cache_dir / f"imagefolder-{stable_hash(['decoded images v1', _file_stats(samples)])}.npz"
+    images = _read_cached_images(cache_file)
+    if images is None:
+        images = _decode_files(paths, workers=workers)
+        _write_cached_images(cache_file, images)
+    labels = np.array([label for _, label in samples], dtype=np.int64)
+    return ArrayDataset(name=name, x=_to_unit_float(images), y=labels, num_classes=len(classes), is_image=True)
+
+
+def _list_image_folder(root: Path) -> tuple[list[tuple[str, int]], list[str]]:
+    """``(path, label)`` of every image and the class names; with ``train/`` and ``test/``
+    class trees under ``root``, both parts, train first."""
+    if not _has_train_test_layout(root):
+        folder = _image_folder(root)
+        return folder.samples, folder.classes
+    train, test = _image_folder(root / "train"), _image_folder(root / "test")
+    if train.classes != test.classes:
+        only_train = sorted(set(train.classes) - set(test.classes))
+        only_test = sorted(set(test.classes) - set(train.classes))
+        raise AuditInputError(
+            f"{root}: train/ and test/ hold different class folders (only in train/: {only_train}, "
+            f"only in test/: {only_test}); make them match, or point imagefolder: at one of them"
+        )
+    return train.samples + test.samples, train.classes
+
+
+def _has_train_test_layout(root: Path) -> bool:
+    """True when ``root/train`` and ``root/test`` exist and both hold class folders."""
+    parts = [root / "train", root / "test"]
+    return all(part.is_dir() and any(child.is_dir() for child in part.iterdir()) for part in parts)
+
+
+def _image_folder(root: Path) -> torchvision.datasets.ImageFolder:
+    """torchvision's listing of an ImageFolder tree (it opens no image)."""
+    try:
+        return torchvision.datasets.ImageFolder(root)
+    except FileNotFoundError as err:
+        raise AuditInputError(
+            f"{root} is not an image folder tree (one folder of images per class): {_one_line(err)}"
+        ) from err
+
+
+def _file_stats(samples: list[tuple[str, int]]) -> list[tuple[str, int, int, int]]:
+    """``(path, label, size in bytes, modification time in ns)`` per file."""
+    stats = []
+    for path, label in samples:
+        stat = os.stat(path)
+        stats.append((path, label, stat.st_size, stat.st_mtime_ns))
+    return stats
+
+
+def _read_cached_images(path: Path) -> np.ndarray | None:
+    """The decoded images cached at ``path``; None when absent or unreadable (decode again)."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return arrays["images"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _write_cached_images(path: Path, images: np.ndarray) -> None:
+    """Cache ``images`` atomically, uncompressed (loads fastest). A cache that cannot be
+    written costs only time, so that warns instead of failing the load."""
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, images=images)
+    except OSError as err:
+        warnings.warn(f"could not cache decoded images in {path.parent}: {err}", stacklevel=2)
+
+
+def _decode_files(paths: list[str], *, workers: int, chunk_size: int = 1000) -> np.ndarray:
+    """Decode image files, in order -> uint8 ``[N, H, W]`` if all are grey, else ``[N, H, W, 3]``.
+
+    With more than one chunk and ``workers > 1``, chunks are decoded in worker processes:
+    small JPEGs cost mostly Python overhead, which threads would serialise on the GIL.
+    """
+    chunks = [paths[start : start + chunk_size] for start in range(0, len(paths), chunk_size)]
+    if workers <= 1 or len(chunks) == 1:
+        return _stack_same_size(itertools.chain.from_iterable(map(_decode_chunk, chunks)), paths)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        try:
+            return _stack_same_size(itertools.chain.from_iterable(pool.map(_decode_chunk, chunks)), paths)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # a bad file ends the work now, not after the last chunk
+            raise
+
+
+def _decode_chunk(paths: list[str]) -> list[np.ndarray]:
+    return [_decode_image(path) for path in paths]
+
+
+def _decode_image(path: str) -> np.ndarray:
+    """One image file -> uint8 ``[H, W]`` (grey modes 1, L, LA) or ``[H, W, 3]`` (all others, as RGB)."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
+    except OSError as err:
+        raise AuditInputError(f"cannot decode image {path}: {_one_line(err)}") from err
+
+
+def _stack_same_size(images: Iterable[np.ndarray], paths: list[str]) -> np.ndarray:
+    """Stack decoded images, refusing any whose size differs from the first; when any image
+    is in colour, grey ones become RGB (the grey value in all three channels)."""
+    decoded: list[np.ndarray] = []
+    for path, image in zip(paths, images):
+        if decoded and image.shape[:2] != decoded[0].shape[:2]:
+            (height, width), (first_height, first_width) = image.shape[:2], decoded[0].shape[:2]
+            raise AuditInputError(
+                f"image {path} is {width}x{height} pixels but {paths[0]} is {first_width}x{first_height}; "
+                f"all images must share one size: resize them (e.g. to {first_width}x{first_height}) first"
+            )
+        decoded.append(image)
+    if all(image.ndim == 2 for image in decoded):
+        return np.stack(decoded)
+    return np.stack([np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image for image in decoded])
+
+
+def _to_unit_float(images: np.ndarray) -> np.ndarray:
+    """uint8 ``[N, H, W]`` or ``[N, H, W, C]`` -> float32 ``[N, C, H, W]`` in [0, 1]."""
+    channels_first = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+    unit = np.ascontiguousarray(channels_first, dtype=np.float32)
+    unit /= 255.0
+    return unit
+
+
+def _available_cpus() -> int:
+    # sched_getaffinity honours CPU limits set on this process (taskset, containers); macOS lacks it.
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------- npz and csv files
+
+
+def _load_npz(name: str, path: Path) -> ArrayDataset:
+    """Arrays ``x`` (``[N, F]`` or ``[N, C, H, W]``) and ``y`` (``[N]``) of an ``.npz`` file."""
+    arrays, names = _read_npz(path, wanted=("x", "y"))
+    missing = [name for name in ("x", "y") if name not in arrays]
+    if missing:
+        raise AuditInputError(
+            f"{path} has no array {' or '.join(missing)}; it needs x (features) and y (labels), "
+            f"it has: {', '.join(names) or 'none'}"
+        )
+    x, y = arrays["x"], arrays["y"]
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise AuditInputError(f"{path}: x has dtype {x.dtype}; features must be numbers")
+    if x.ndim not in (2, 4):
+        raise AuditInputError(f"{path}: x has shape {x.shape}; use [N, F] for features or [N, C, H, W] for images")
+    return _checked_dataset(name, x, y, source=path)
+
+
+def _read_npz(path: Path, *, wanted: tuple[str, ...]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The ``wanted`` arrays that an ``.npz`` file has, and the names of all its arrays;
+    pickled objects are refused."""
+    if not zipfile.is_zipfile(path):
+        raise AuditInputError(f"{path} is not an .npz file (the zip of arrays numpy.savez writes)")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {name: arrays[name] for name in wanted if name in arrays.files}, list(arrays.files)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise AuditInputError(f"{path} cannot be read as .npz without pickle: {_one_line(err)}") from err
+
+
+def _split_csv_argument(argument: str) -> tuple[str, str]:
+    """``PATH`` or ``PATH:LABEL_COLUMN``; a path that exists as given wins, so a path that
+    contains ':' needs no label column."""
+    if ":" not in argument or Path(argument).expanduser().exists():
+        return argument, "label"
+    path, _, label_column = argument.rpartition(":")
+    return path, label_column
+
+
+def _load_csv(name: str, path: Path, *, label_column: str) -> ArrayDataset:
+    """A CSV file with a header line: numeric feature columns and one integer label column."""
+    header, rows = _read_csv_rows(path)
+    if label_column not in header:
+        raise AuditInputError(
+            f"{path} has no column {label_column!r} (columns: {', '.join(header)}); the first line must be a header, "
+            "and a label column other than 'label' is named as csv:PATH:COLUMN"
+        )
+    if len(header) < 2:
+        raise AuditInputError(f"{path} has no feature columns besides {label_column!r}")
+    table = np.array(rows, dtype=str)  # [N, columns]
+    columns = {column: _numeric_column(table[:, i], column=column, path=path) for i, column in enumerate(header)}
+    labels = columns.pop(label_column)
+    return _checked_dataset(name, np.stack(list(columns.values()), axis=1), labels, source=path, feature_names=list(columns))
+
+
+def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and data rows (blank lines skipped), every row as long as the header."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise AuditInputError(f"{path} is empty; a CSV file needs a header line naming the columns")
+            rows = []
+            for row in reader:
+                if row and len(row) != len(header):
+                    raise AuditInputError(f"{path}, line {reader.line_num}: {len(row)} fields but the header has {len(header)}")
+                if row:
+                    rows.append(row)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise AuditInputError(f"{path} cannot be read as a UTF-8 CSV file: {_one_line(err)}") from err
+    if not rows:
+        raise AuditInputError(f"{path} has a header but no data rows")
+    return [column.strip() for column in header], rows
+
+
+def _numeric_column(values: np.ndarray, *, column: str, path: Path) -> np.ndarray:
+    """Strings ``[N]`` -> float64 ``[N]``, naming the column and the first non-number."""
+    try:
+        return values.astype(np.float64)
+    except ValueError:
+        row = next(i for i, value in enumerate(values) if not _is_number(value))
+        raise AuditInputError(
+            f"{path}: column {column!r} is not numeric ({str(values[row])!r} in data row {row + 1}); "
+            "features and labels must be numbers: encode categories first (e.g. one-hot)"
+        ) from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _checked_dataset(
+    name: str, x: np.ndarray, y: np.ndarray, *, source: Path, feature_names: list[str] | None = None
+) -> ArrayDataset:
+    """Validate features ``[N, ...]`` and labels ``[N]`` of a file; labels remapped to 0..K-1."""
+    if y.ndim != 1 or len(y) != len(x):
+        raise AuditInputError(f"{source}: x has {len(x)} rows but y has shape {y.shape}; y needs one label per row of x")
+    x = x.astype(np.float32)
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        first = tuple(int(i) for i in bad[0])
+        where = f"row {first[0]}, column {feature_names[first[1]]!r}" if feature_names else f"x{list(first)}"
+        raise AuditInputError(f"{source}: features contain NaN or infinity (first at {where}); drop or impute them first")
+    labels, num_classes = _labels_to_indices(y, source=source)
+    return ArrayDataset(name=name, x=x, y=labels, num_classes=num_classes, is_image=x.ndim == 4)
+
+
+def _labels_to_indices(labels: np.ndarray, *, source: Path) -> tuple[np.ndarray, int]:
+    """Integer-like labels ``[N]`` -> int64 indices 0..K-1 (sorted order of the values), and K."""
+    if not (np.issubdtype(labels.dtype, np.number) or labels.dtype == bool):
+        raise AuditInputError(f"{source}: labels have dtype {labels.dtype}; they must be integers")
+    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        not_integer = ~np.isfinite(labels) | (labels != np.round(labels))
+        if not_integer.any():
+            row = int(np.argmax(not_integer))
+            raise AuditInputError(f"{source}: labels must be integers, but row {row} has {labels[row]}")
+    values, indices = np.unique(labels, return_inverse=True)
+    if len(values) < 2:
+        raise AuditInputError(f"{source}: labels take {len(values)} distinct value(s); classification needs at least 2")
+    return indices.astype(np.int64), len(values)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _existing_path(text: str, *, spec: str, directory: bool) -> Path:
+    """``text`` as a path that exists and is a directory (or a file)."""
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise AuditInputError(f"dataset {spec!r}: {path} does not exist")
+    if directory and not path.is_dir():
+        raise AuditInputError(f"dataset {spec!r}: {path} is not a directory (imagefolder: needs a folder of class folders)")
+    if not directory and not path.is_file():
+        raise AuditInputError(f"dataset {spec!r}: {path} is not a file")
+    return path
+
+
+def _one_line(err: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, shortened to ``limit`` characters."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

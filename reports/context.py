@@ -16,7 +16,13 @@ from reports import figures
 from reports.datauri import figure_to_data_uri, image_to_data_uri
 from reports.formatting import attack_name
 from reports.readings import attack_names
-from reports.tables import ExampleRow, example_rows, flatten, privacy_table, summary_table
+from reports.tables import (
+    ExampleRow,
+    example_rows,
+    flatten,
+    privacy_table,
+    summary_table,
+)
 from reports.verdict import verdict
 
 

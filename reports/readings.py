@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from audit.results import AttackSummary, AuditResult, RegimeResult
+from audit.results import AttackSummary, AuditResult
 from reports.formatting import is_missing
 
 
@@ -41,11 +41,6 @@ def tpr_reading(attack: AttackSummary, fpr: float) -> Reading | None:
 
 def auc_reading(attack: AttackSummary) -> Reading:
     return Reading(value=attack.auc, interval=_complete(attack.auc_ci))
-
-
-def attack_of(regime: RegimeResult, name: str) -> AttackSummary | None:
-    """The regime's summary for attack ``name``; None when that attack did not run there."""
-    return regime.attacks.get(name)
 
 
 def attack_names(result: AuditResult) -> list[str]:

@@ -1,0 +1,74 @@
+"""RMIA: the sorted-population score against the pairwise definition, and its options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attacks import AttackInputError, create_attack
+from attacks.signals import true_class_log_prob
+
+
+def pairwise_rmia(ref_logits, ref_keep, target_logits, labels, *, a, gamma, population):
+    """The paper's definition, one (x, z) pair at a time."""
+    p_refs = np.exp(true_class_log_prob(ref_logits, labels[:, None]))  # [R, n, A]
+    p_target = np.exp(true_class_log_prob(target_logits, labels[:, None]))  # [n, A]
+    mean_out = np.array([p_refs[~ref_keep[:, i], i].mean(axis=0) for i in range(len(labels))])
+    ratio = p_target / ((1 + a) / 2 * mean_out + (1 - a) / 2)
+    scores = np.zeros(len(labels))
+    for x in range(len(labels)):
+        per_query = [np.mean([ratio[x, q] / ratio[z, q] >= gamma for z in population]) for q in range(ratio.shape[1])]
+        scores[x] = np.mean(per_query)
+    return scores
+
+
+@pytest.mark.parametrize("gamma", [1.0, 2.0])
+def test_sorted_scores_equal_pairwise_definition(gamma, pool_factory):
+    pool = pool_factory(separable=False, n_models=7, n=80, n_queries=2, seed=8)
+    population = np.arange(0, 80, 3)
+    attack = create_attack("rmia", a=0.3, gamma=gamma, population=population).fit(
+        pool.logits[1:], pool.keep[1:], pool.labels
+    )
+    fast = attack.score(pool.logits[0], pool.labels)
+    slow = pairwise_rmia(
+        pool.logits[1:], pool.keep[1:], pool.logits[0], pool.labels, a=0.3, gamma=gamma, population=population
+    )
+    # Ratios equal up to rounding can flip a >= comparison; allow one population member.
+    np.testing.assert_allclose(fast, slow, atol=1.0 / len(population) + 1e-12)
+    assert np.mean(np.isclose(fast, slow)) > 0.95
+
+
+def test_a_is_tuned_on_a_reference_model(separable_pool):
+    pool = separable_pool
+    attack = create_attack("rmia").fit(pool.logits[1:], pool.keep[1:], pool.labels)
+    assert 0.0 <= attack.a_ <= 1.0 and attack.a_ in np.round(np.linspace(0, 1, 11), 12)
+    assert create_attack("rmia", a=0.3).fit(pool.logits[1:], pool.keep[1:], pool.labels).a_ == 0.3
+
+
+def test_population_subsample_is_seeded(separable_pool):
+    pool = separable_pool
+    fit = lambda seed: create_attack("rmia", population=50, seed=seed).fit(pool.logits[1:], pool.keep[1:], pool.labels)
+    assert len(fit(0).population_) == 50
+    np.testing.assert_array_equal(fit(0).population_, fit(0).population_)
+    assert not np.array_equal(fit(0).population_, fit(1).population_)
+
+
+def test_population_larger_than_the_pool_is_refused(separable_pool):
+    pool = separable_pool
+    with pytest.raises(AttackInputError, match="population=10000 exceeds the 400 candidates"):
+        create_attack("rmia", population=10_000).fit(pool.logits[1:], pool.keep[1:], pool.labels)
+
+
+def test_needs_an_out_reference(separable_pool):
+    pool = separable_pool
+    keep = np.ones_like(pool.keep[1:3])
+    with pytest.raises(AttackInputError, match="at least 1 OUT reference model per example"):
+        create_attack("rmia", a=0.5).fit(pool.logits[1:3], keep, pool.labels)
+
+
+def test_auto_a_needs_two_references(separable_pool):
+    pool = separable_pool
+    one_reference = np.zeros_like(pool.keep[:1])  # OUT everywhere, so only a's tuning is missing
+    create_attack("rmia", a=0.3).fit(pool.logits[:1], one_reference, pool.labels)
+    with pytest.raises(AttackInputError, match="a='auto' needs at least 2 reference models"):
+        create_attack("rmia").fit(pool.logits[:1], one_reference, pool.labels)

@@ -24,14 +24,14 @@ class LabelOnlyAttack(MembershipAttack):
     reference = "Yeom et al., Privacy Risk in Machine Learning, CSF 2018"
 
     def __init__(self) -> None:
-        pass
+        """No settings: the decision rule is fixed (an explicit ``__init__`` so that
+        ``create_attack`` reports "no options" for this attack)."""
 
     def _signals(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return sig.predicted_correctly(logits[:, :, 0], labels).astype(np.float64)
 
     def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> None:
-        # Nothing to calibrate: the decision rule is fixed.
-        return None
+        """Nothing to calibrate: the decision rule is fixed."""
 
     def _score_signals(self, signal: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return signal

@@ -29,8 +29,11 @@ class AuditConfig:
     """Every setting of an audit. Field comments give units; ``validate`` checks ranges."""
 
     run_name: str = "demo"
-    dataset: str = "digits"
+    dataset: str = "digits"  # a spec of audit.datasets.load_dataset, e.g. cifar10, imagefolder:PATH
+    data_dir: str = ""  # empty: $FLOOD_AUDIT_DATA or ~/.cache/flood-audit/data
+    download: bool = False  # may torchvision download a missing data set?
     pool_size: int = 1000  # candidates; each model trains on half of them
+    test_size: int = 0  # held-out examples for test accuracy; 0: every example outside the pool
     architecture: str = "mlp"
     epochs: int = 40
     batch_size: int = 64  # examples; expected batch size under DP-SGD's Poisson sampling

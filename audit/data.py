@@ -58,21 +58,29 @@ def load_digits_dataset() -> ArrayDataset:
     return ArrayDataset(name="digits", x=x, y=bunch.target.astype(np.int64), num_classes=10, is_image=True)
 
 
-def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int) -> AuditSplit:
+def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: int = 0) -> AuditSplit:
     """Shuffle deterministically; the first ``pool_size`` examples form the audit pool and
-    the rest the test part. Features are standardised with statistics of the pool only."""
+    the next ``test_size`` (0: all the rest) the test part. Features are standardised with
+    statistics of the pool only (per channel for images, per feature for tabular data)."""
     n = len(dataset.y)
     if not 2 <= pool_size < n:
         raise AuditInputError(f"pool size must be between 2 and {n - 1} for {dataset.name} ({n} examples), got {pool_size}")
+    if test_size < 0:
+        raise AuditInputError(f"test size must be >= 0 (0 = every example outside the pool), got {test_size}")
     order = np.random.default_rng(seed).permutation(n)
-    pool, test = order[:pool_size], order[pool_size:]
-    x = dataset.x
-    mean, std = x[pool].mean(), x[pool].std() + 1e-8
-    normalised = ((x - mean) / std).astype(np.float32)
+    pool = order[:pool_size]
+    test = order[pool_size : pool_size + test_size] if test_size else order[pool_size:]
+    axes = (0, 2, 3) if dataset.is_image else (0,)
+    mean = dataset.x[pool].mean(axis=axes, keepdims=True)[0]
+    std = dataset.x[pool].std(axis=axes, keepdims=True)[0] + 1e-6
+
+    def normalise(indices: np.ndarray) -> np.ndarray:
+        return ((dataset.x[indices] - mean) / std).astype(np.float32)
+
     return AuditSplit(
-        pool_x=normalised[pool],
+        pool_x=normalise(pool),
         pool_y=dataset.y[pool],
-        test_x=normalised[test],
+        test_x=normalise(test),
         test_y=dataset.y[test],
         pool_indices=pool,
     )

@@ -25,7 +25,8 @@ import audit
 from attacks import DEFAULT_ATTACKS, create_attack, leave_one_out_scores
 from audit.artifacts import write_json, write_npz
 from audit.config import AuditConfig
-from audit.data import ArrayDataset, load_digits_dataset, make_keep_matrix, split_pool
+from audit.data import make_keep_matrix, split_pool
+from audit.datasets import load_dataset
 from audit.errors import AuditInputError
 from audit.pool import TrainedModel, train_pool
 from audit.results import AuditResult
@@ -55,12 +56,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_dataset(name: str) -> ArrayDataset:
-    if name == "digits":
-        return load_digits_dataset()
-    raise AuditInputError(f"unknown dataset {name!r}; available: digits")
-
-
 def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditRun:
     """Run the audit ``config`` describes; writes into ``config.output_dir``."""
     config.validate()
@@ -72,8 +67,8 @@ def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditR
     if config.main_attack not in attack_names:
         attack_names.append(config.main_attack)
 
-    dataset = load_dataset(config.dataset)
-    split = split_pool(dataset, pool_size=config.pool_size, seed=config.seed)
+    dataset = load_dataset(config.dataset, data_dir=config.data_dir or None, download=config.download)
+    split = split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed)
     keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=config.seed)
     _check_attacks(attack_names, keep=keep, num_classes=dataset.num_classes)
 

@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     regimes.add_argument("--delta", type=float, default=defaults.delta, help="DP-SGD delta, below 1/(training-set size) (default: %(default)s)")
     regimes.add_argument("--max-grad-norm", type=float, default=defaults.max_grad_norm, help="DP-SGD per-example clipping norm (default: %(default)s)")
 
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", default=defaults.dataset, metavar="SPEC", help="digits (bundled), cifar10, cifar100, mnist, fashion-mnist, imagefolder:PATH, npz:PATH or csv:PATH[:LABEL_COLUMN] (default: %(default)s)")
+    data.add_argument("--data-dir", default=defaults.data_dir, help="where torchvision data sets are (or are downloaded to) (default: $FLOOD_AUDIT_DATA or ~/.cache/flood-audit/data)")
+    data.add_argument("--download", action="store_true", help="allow torchvision to download a missing data set")
+    data.add_argument("--pool-size", type=int, default=defaults.pool_size, help="audit candidates; each model trains on half (default: %(default)s)")
+    data.add_argument("--test-size", type=int, default=defaults.test_size, help="held-out examples for test accuracy (default: all outside the pool)")
+
     training = parser.add_argument_group("training (every model of every regime)")
     training.add_argument("--models-per-regime", type=int, default=defaults.models_per_regime, metavar="M", help="models per regime, each attacked with the other M-1 as references (default: %(default)s)")
     training.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
@@ -77,8 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="(default: %(default)s)")
     training.add_argument("--dp-learning-rate", type=float, default=defaults.dp_learning_rate, help="learning rate of DP-SGD regimes (default: %(default)s)")
     training.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer, help="(default: %(default)s)")
-    training.add_argument("--architecture", default=defaults.architecture, help="model architecture: mlp or cnn (default: %(default)s)")
-    training.add_argument("--pool-size", type=int, default=defaults.pool_size, help="audit candidates; each model trains on half (default: %(default)s)")
+    training.add_argument("--architecture", default=defaults.architecture, help="model architecture: mlp, cnn or resnet (default: %(default)s)")
     training.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
     training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
 
@@ -94,7 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> AuditConfig:
     return AuditConfig(
         run_name=args.run_name,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        download=args.download,
         pool_size=args.pool_size,
+        test_size=args.test_size,
         architecture=args.architecture,
         epochs=args.epochs,
         batch_size=args.batch_size,

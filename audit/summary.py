@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from attacks import evaluate_pooled, leave_one_out_scores, per_class_metrics, vulnerability
+from attacks.signals import true_class_log_prob
 from audit.data import ArrayDataset, AuditSplit
 from audit.pool import PoolSignals
 from audit.regimes import Regime
@@ -29,13 +30,6 @@ FPR_TARGETS = (0.001, 0.01)
 MOST_VULNERABLE = 8
 
 
-def true_class_probability(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Softmax probability of the true label, ``[..., n, C] -> [..., n]`` (float64)."""
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return np.exp(np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0])
-
-
 def summarise_regime(
     *,
     regime: Regime,
@@ -50,7 +44,7 @@ def summarise_regime(
     """Attack every model of the pool in turn; returns the result and the raw scores
     (attack name -> float ``[M, n]``) for the per-example ``scores.npz``."""
     labels = split.pool_y
-    confidence = true_class_probability(pool.logits[:, :, 0, :], labels)  # [M, n], query 0
+    confidence = np.exp(true_class_log_prob(pool.logits[:, :, 0, :], labels))  # [M, n], query 0
     scores = {
         name: leave_one_out_scores(name, logits=pool.logits, keep=keep, labels=labels) for name in attack_names
     }

@@ -11,9 +11,9 @@ import pytest
 from audit.run import main
 
 TINY = [
-    "--pool-size", "120", "--models-per-regime", "4", "--epochs", "4", "--snapshots", "2",
+    "--pool-size", "120", "--models-per-regime", "6", "--epochs", "4", "--snapshots", "2",
     "--regimes", "standard", "flood:0.3", "iflood:0.2", "dp:8",
-    "--attacks", "loss", "confidence", "lira-offline", "--main-attack", "lira-offline",
+    "--attacks", "loss", "confidence", "lira-online", "--main-attack", "lira-online",
     "--delta", "1e-3",
 ]
 
@@ -70,11 +70,11 @@ def test_tiny_end_to_end_run_writes_report_and_results(tmp_path, capsys):
     labels = [r["label"] for r in results["regimes"]]
     assert labels == ["standard", "flood(b=0.3)", "iflood(b=0.2)", "dp(eps=8)"]
     for regime in results["regimes"]:
-        assert set(regime["attacks"]) == {"loss", "confidence", "lira-offline"}
-        assert len(regime["models"]) == 4
+        assert set(regime["attacks"]) == {"loss", "confidence", "lira-online"}
+        assert len(regime["models"]) == 6
         for summary in regime["attacks"].values():
             assert 0.0 <= summary["auc"] <= 1.0
-            assert summary["n_members"] == summary["n_non_members"] == 4 * 60
+            assert summary["n_members"] == summary["n_non_members"] == 6 * 60
     dp = results["regimes"][-1]
     assert all(0 < m["epsilon"] <= 8 for m in dp["models"])
 

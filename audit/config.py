@@ -16,12 +16,20 @@ Defaults and why (digits, 2-core CPU, <= 120 s for the whole demo):
 from __future__ import annotations
 
 import dataclasses
+import json
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 from audit.errors import AuditInputError
 from audit.regimes import Regime, parse_regime
-from audit.train import TrainRecipe
+from audit.training import TrainRecipe
 
 
 @dataclass
@@ -55,6 +63,12 @@ class AuditConfig:
     device: str = "auto"
     output_dir: str = "flood-audit-output"
     cache_dir: str = ""  # empty: OUTPUT_DIR/cache
+    # Auditing a trained model of the user's (empty model: the pool audit of every regime).
+    model: str = ""  # TorchScript, state_dict (with architecture) or a flood-audit checkpoint
+    members: str = ""  # file of member indices into the data set (npy, txt or json)
+    non_members: str = ""  # empty: as many examples from outside the members, drawn at random
+    target_regime: str = "standard"  # how the user's model was trained; references copy it
+    trust_pickle: bool = False  # allow model files that hold pickled code (executes it!)
 
     def validate(self) -> AuditConfig:
         """Raise :class:`AuditInputError` for the first unusable value; returns self."""
@@ -117,3 +131,59 @@ class AuditConfig:
 def config_fields() -> list[str]:
     """Names of every configuration field (for config files and their error messages)."""
     return [f.name for f in dataclasses.fields(AuditConfig)]
+
+
+# Named starting points; flags and config files override any of their values.
+PRESETS: dict[str, dict[str, Any]] = {
+    # CIFAR-10 on a 2-core CPU in under 30 minutes: 8,000 candidates (4,000 training images per
+    # model), the small CNN for 15 epochs, 5 models per regime (each candidate IN for 2),
+    # which supports every attack but LiRA online (that needs 2 IN references per target).
+    "cifar10-cpu": {
+        "dataset": "cifar10",
+        "architecture": "cnn",
+        "pool_size": 8000,
+        "test_size": 2000,
+        "epochs": 15,
+        "batch_size": 128,
+        "learning_rate": 2e-3,
+        "dp_learning_rate": 5e-3,
+        "models_per_regime": 5,
+        "regimes": ("standard", "flood:0.5", "dp:8"),
+        "attacks": (
+            "loss", "confidence", "entropy", "modified-entropy", "shadow", "lira-offline", "rmia", "label-only",
+        ),
+        "main_attack": "lira-offline",
+        "snapshots": 3,
+    },
+}
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file of configuration fields (the CLI's option names with underscores).
+
+    Unknown keys are an error that lists the valid ones, so a typo never goes unnoticed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AuditInputError(f"config file {path} does not exist")
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise AuditInputError(f"config file {path} is not valid TOML: {error}") from None
+    unknown = sorted(set(values) - set(config_fields()))
+    if unknown:
+        raise AuditInputError(
+            f"config file {path} has unknown keys {', '.join(unknown)}; valid keys: {', '.join(config_fields())}"
+        )
+    return values
+
+
+def write_config_toml(path: Path, config: AuditConfig) -> None:
+    """The effective configuration as TOML that ``--config`` reads back."""
+    lines = [f"{key} = {_toml_value(value)}" for key, value in config.to_dict().items()]
+    path.write_text("# effective configuration of this run (python -m audit.run --config THIS_FILE)\n" + "\n".join(lines) + "\n")
+
+
+def _toml_value(value: Any) -> str:
+    # JSON's spelling of strings, numbers, booleans and arrays is valid TOML.
+    return json.dumps(list(value) if isinstance(value, tuple) else value)

@@ -24,7 +24,7 @@ import torch
 import audit
 from attacks import DEFAULT_ATTACKS, create_attack, leave_one_out_scores
 from audit.artifacts import write_json, write_npz
-from audit.config import AuditConfig
+from audit.config import AuditConfig, write_config_toml
 from audit.data import make_keep_matrix, split_pool
 from audit.datasets import load_dataset
 from audit.errors import AuditInputError
@@ -132,6 +132,7 @@ def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditR
         **all_scores,
     )
     write_json(output_dir / "results.json", result.to_dict())
+    write_config_toml(output_dir / "config.toml", config)
     from reports import render_report
 
     render_report(result, output_dir / "report.html")

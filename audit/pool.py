@@ -20,7 +20,7 @@ from audit.artifacts import stable_hash, write_json, write_npz
 from audit.data import AuditSplit
 from audit.queries import query_variants
 from audit.results import EpochRecord
-from audit.train import TrainData, TrainRecipe, predict_logits, train
+from audit.training import TrainData, TrainRecipe, predict_logits, train
 from models import create_model, save_weights
 
 CACHE_FORMAT = 1

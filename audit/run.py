@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from audit.config import AuditConfig
+from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
 from audit.errors import AuditInputError
 
 EXIT_BAD_INPUT = 2
@@ -38,6 +38,9 @@ examples:
   python -m audit.run --flood-levels 0.05 0.2 0.5 --epsilons 2 8
   python -m audit.run --regimes standard flood:0.3 --models-per-regime 4 --epochs 20
   python -m audit.run --list-attacks
+  python -m audit.run --dataset imagefolder:PATH --preset cifar10-cpu
+  python -m audit.run --model model.pt --arch cnn --dataset cifar10 --members members.npy
+  python -m audit.train --regime flood:0.3 --output model   # then: python -m audit.run --model model.npz
 """
 
 
@@ -56,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (keys: option names with underscores; flags override it)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a named set of options, e.g. cifar10-cpu (CIFAR-10 on a CPU in under 30 minutes)")
     out = parser.add_argument_group("output")
     out.add_argument("--output-dir", default=defaults.output_dir, help="where the report, results and model cache go (default: %(default)s)")
     out.add_argument("--run-name", default=defaults.run_name, help="a name shown in the report (default: %(default)s)")
@@ -84,9 +89,20 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="(default: %(default)s)")
     training.add_argument("--dp-learning-rate", type=float, default=defaults.dp_learning_rate, help="learning rate of DP-SGD regimes (default: %(default)s)")
     training.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer, help="(default: %(default)s)")
-    training.add_argument("--architecture", default=defaults.architecture, help="model architecture: mlp, cnn or resnet (default: %(default)s)")
+    training.add_argument("--architecture", "--arch", default=defaults.architecture, help="model architecture: mlp, cnn or resnet (default: %(default)s)")
     training.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
     training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
+
+    target = parser.add_argument_group(
+        "auditing your own trained model",
+        "references of the same architecture are trained with your recipe (the training options "
+        "above and --target-regime); the other regimes become baselines trained on the same members",
+    )
+    target.add_argument("--model", default=defaults.model, metavar="PATH", help="TorchScript file, state_dict (needs --arch), or a flood-audit checkpoint (.npz with its .json)")
+    target.add_argument("--members", default=defaults.members, metavar="FILE", help="indices of the model's training examples in --dataset (.npy, .txt or .json)")
+    target.add_argument("--non-members", default=defaults.non_members, metavar="FILE", help="indices of known non-members (default: as many others, drawn at random)")
+    target.add_argument("--target-regime", default=defaults.target_regime, metavar="REGIME", help="how your model was trained, e.g. standard or flood:0.3 (default: %(default)s)")
+    target.add_argument("--trust-pickle", action="store_true", help="allow a model file holding pickled code; loading it runs that code")
 
     attack = parser.add_argument_group("attacks")
     attack.add_argument("--attacks", nargs="+", default=[], metavar="NAME", help="attacks to run (default: all; see --list-attacks)")
@@ -98,35 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> AuditConfig:
-    return AuditConfig(
-        run_name=args.run_name,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        download=args.download,
-        pool_size=args.pool_size,
-        test_size=args.test_size,
-        architecture=args.architecture,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        dp_learning_rate=args.dp_learning_rate,
-        optimizer=args.optimizer,
-        models_per_regime=args.models_per_regime,
-        flood_levels=tuple(args.flood_levels),
-        iflood_levels=tuple(args.iflood_levels),
-        epsilons=tuple(args.epsilons),
-        regimes=tuple(args.regimes),
-        delta=args.delta,
-        max_grad_norm=args.max_grad_norm,
-        attacks=tuple(args.attacks),
-        main_attack=args.main_attack,
-        queries=args.queries,
-        snapshots=args.snapshots,
-        seed=args.seed,
-        device=args.device,
-        output_dir=args.output_dir,
-        cache_dir=args.cache_dir,
-    )
+    """Every option's destination is named like its configuration field."""
+    values = {name: getattr(args, name) for name in config_fields()}
+    return AuditConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; ``--preset`` and ``--config`` values become the defaults that
+    explicit flags override (flags > config file > preset > built-in defaults)."""
+    parser = build_parser()
+    first, _ = parser.parse_known_args(argv)
+    defaults: dict = {}
+    if first.preset:
+        defaults.update(PRESETS[first.preset])
+    if first.config:
+        defaults.update(load_config_file(first.config))
+    parser.set_defaults(**{k: list(v) if isinstance(v, tuple) else v for k, v in defaults.items()})
+    return parser.parse_args(argv)
 
 
 def format_summary(result) -> str:
@@ -154,24 +158,24 @@ def _list_attacks() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.list_attacks:
-        print(_list_attacks())
-        return 0
     from attacks import AttackInputError
-    from audit.pipeline import run_audit
 
-    log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-    config = config_from_args(args)
     try:
+        args = parse_args(argv)
+        if args.list_attacks:
+            print(_list_attacks())
+            return 0
+        from audit.pipeline import run_audit
+
+        log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+        config = config_from_args(args)
         run = run_audit(config, log=log)
     except (AuditInputError, AttackInputError) as error:
         print(f"python -m audit.run: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: every model finished so far is cached under {config.output_dir}; "
-            "run the same command again to resume",
+            "\ninterrupted: every model finished so far is cached; run the same command again to resume",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

@@ -39,7 +39,7 @@ class SmallCNN(nn.Module):
     three). Output logits ``[batch, num_classes]``.
     """
 
-    def __init__(self, *, input_shape: tuple[int, ...], num_classes: int, width: int = 32):
+    def __init__(self, *, input_shape: tuple[int, ...], num_classes: int, width: int = 16):
         super().__init__()
         if len(input_shape) != 3:
             raise ValueError(f"SmallCNN needs image input (channels, H, W), got shape {input_shape}")

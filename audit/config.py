@@ -135,13 +135,13 @@ def config_fields() -> list[str]:
 
 # Named starting points; flags and config files override any of their values.
 PRESETS: dict[str, dict[str, Any]] = {
-    # CIFAR-10 on a 2-core CPU in under 30 minutes: 8,000 candidates (4,000 training images per
+    # CIFAR-10 on a 2-core CPU in under 30 minutes: 6,000 candidates (3,000 training images per
     # model), the small CNN for 15 epochs, 5 models per regime (each candidate IN for 2),
     # which supports every attack but LiRA online (that needs 2 IN references per target).
     "cifar10-cpu": {
         "dataset": "cifar10",
         "architecture": "cnn",
-        "pool_size": 8000,
+        "pool_size": 6000,
         "test_size": 2000,
         "epochs": 15,
         "batch_size": 128,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 import audit
-from attacks import DEFAULT_ATTACKS, create_attack, leave_one_out_scores
+from attacks import DEFAULT_ATTACKS, create_attack
 from audit.artifacts import write_json, write_npz
 from audit.config import AuditConfig, write_config_toml
 from audit.data import make_keep_matrix, split_pool
@@ -30,7 +30,8 @@ from audit.datasets import load_dataset
 from audit.errors import AuditInputError
 from audit.pool import TrainedModel, train_pool
 from audit.results import AuditResult
-from audit.summary import summarise_regime
+from audit.summary import summarise_pool
+from audit.target_audit import audit_target_model
 
 Log = Callable[[str], None]
 
@@ -57,57 +58,49 @@ def resolve_device(name: str) -> torch.device:
 
 
 def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditRun:
-    """Run the audit ``config`` describes; writes into ``config.output_dir``."""
+    """Run the audit ``config`` describes; writes into ``config.output_dir``.
+
+    Without ``config.model``, every regime's pool of models is attacked model by model;
+    with it, the user's model is the target (see :mod:`audit.target_audit`).
+    """
     config.validate()
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
     device = resolve_device(config.device)
-    regimes = config.regime_list()
     attack_names = list(config.attacks or DEFAULT_ATTACKS)
     if config.main_attack not in attack_names:
         attack_names.append(config.main_attack)
-
-    dataset = load_dataset(config.dataset, data_dir=config.data_dir or None, download=config.download)
-    split = split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed)
-    keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=config.seed)
-    _check_attacks(attack_names, keep=keep, num_classes=dataset.num_classes)
-
     output_dir = Path(config.output_dir)
     cache_dir = Path(config.cache_dir) if config.cache_dir else output_dir / "cache"
-    log(
-        f"auditing {len(regimes)} regimes x {config.models_per_regime} models on {dataset.name} "
-        f"({len(split.pool_y)} candidates, {len(split.test_y)} test examples) on {device}"
-    )
+    dataset = load_dataset(config.dataset, data_dir=config.data_dir or None, download=config.download)
 
-    regime_results, all_scores = [], {}
-    for number, regime in enumerate(regimes, 1):
-        prefix = f"[{number}/{len(regimes)} {regime.label}]"
-        pool = train_pool(
+    if config.model:
+        _check_attacks(
+            attack_names,
+            reference_keep=make_keep_matrix(num_models=config.models_per_regime, num_examples=64, seed=0),
+            num_classes=dataset.num_classes,
+        )
+        audited = audit_target_model(
+            config, dataset=dataset, attack_names=attack_names, device=device, cache_dir=cache_dir, log=log
+        )
+        config, split, regime_results, all_scores = audited.config, audited.split, audited.regimes, audited.scores
+        keep_arrays = {"keep": audited.target_keep[None], "reference_keep": audited.reference_keep}
+    else:
+        split = split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed)
+        keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=config.seed)
+        # Each target's references are the other M-1 models: probe with model 0 left out.
+        _check_attacks(attack_names, reference_keep=keep[1:, :64], num_classes=dataset.num_classes)
+        regime_results, all_scores = _audit_pools(
+            config,
+            dataset=dataset,
             split=split,
             keep=keep,
-            recipe=config.recipe(regime),
-            num_classes=dataset.num_classes,
-            is_image=dataset.is_image,
-            data_fingerprint=dataset.fingerprint(),
-            seed=config.seed,
+            attack_names=attack_names,
             device=device,
             cache_dir=cache_dir,
-            query_set=config.queries,
-            snapshot_epochs=config.snapshot_epochs(),
-            on_model_done=lambda model, total, prefix=prefix: log(_model_line(prefix, model, total)),
+            log=log,
         )
-        result, scores = summarise_regime(
-            regime=regime,
-            pool=pool,
-            keep=keep,
-            split=split,
-            dataset=dataset,
-            attack_names=attack_names,
-            main_attack=config.main_attack,
-            seed=config.seed,
-        )
-        regime_results.append(result)
-        all_scores.update({f"{regime.label}/{name}": s for name, s in scores.items()})
+        keep_arrays = {"keep": keep}
 
     result = AuditResult(
         run_name=config.run_name,
@@ -125,11 +118,7 @@ def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditR
         main_attack=config.main_attack,
     )
     write_npz(
-        output_dir / "scores.npz",
-        keep=keep,
-        labels=split.pool_y,
-        pool_indices=split.pool_indices,
-        **all_scores,
+        output_dir / "scores.npz", labels=split.pool_y, pool_indices=split.pool_indices, **keep_arrays, **all_scores
     )
     write_json(output_dir / "results.json", result.to_dict())
     write_config_toml(output_dir / "config.toml", config)
@@ -139,17 +128,55 @@ def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditR
     return AuditRun(result=result, directory=output_dir)
 
 
-def _check_attacks(attack_names: list[str], *, keep: np.ndarray, num_classes: int) -> None:
-    """Fail before any training if an attack is unknown or cannot run with this many
-    reference models: run each on random outputs for a few candidates of the real keep matrix."""
-    for name in attack_names:
-        create_attack(name)
-    probe_keep = keep[:, :64]
+def _audit_pools(config: AuditConfig, *, dataset, split, keep, attack_names, device, cache_dir, log):
+    """Train (or load) each regime's pool and attack every model in turn."""
+    regimes = config.regime_list()
+    fingerprint = dataset.fingerprint()
+    log(
+        f"auditing {len(regimes)} regimes x {config.models_per_regime} models on {dataset.name} "
+        f"({len(split.pool_y)} candidates, {len(split.test_y)} test examples) on {device}"
+    )
+    regime_results, all_scores = [], {}
+    for number, regime in enumerate(regimes, 1):
+        prefix = f"[{number}/{len(regimes)} {regime.label}]"
+        pool = train_pool(
+            split=split,
+            keep=keep,
+            recipe=config.recipe(regime),
+            num_classes=dataset.num_classes,
+            is_image=dataset.is_image,
+            data_fingerprint=fingerprint,
+            seed=config.seed,
+            device=device,
+            cache_dir=cache_dir,
+            query_set=config.queries,
+            snapshot_epochs=config.snapshot_epochs(),
+            on_model_done=lambda model, total, prefix=prefix: log(_model_line(prefix, model, total)),
+        )
+        result, scores = summarise_pool(
+            regime=regime,
+            pool=pool,
+            keep=keep,
+            split=split,
+            dataset=dataset,
+            attack_names=attack_names,
+            main_attack=config.main_attack,
+            seed=config.seed,
+        )
+        regime_results.append(result)
+        all_scores.update({f"{regime.label}/{name}": s for name, s in scores.items()})
+    return regime_results, all_scores
+
+
+def _check_attacks(attack_names: list[str], *, reference_keep: np.ndarray, num_classes: int) -> None:
+    """Fail before any training if an attack is unknown or cannot run with these reference
+    models: fit each on random outputs of references with the real keep pattern."""
+    attacks = [create_attack(name) for name in attack_names]
     rng = np.random.default_rng(0)
-    logits = rng.normal(size=(*probe_keep.shape, 1, num_classes)).astype(np.float32)
-    labels = rng.integers(num_classes, size=probe_keep.shape[1])
-    for name in attack_names:
-        leave_one_out_scores(name, logits=logits, keep=probe_keep, labels=labels, targets=[0])
+    logits = rng.normal(size=(*reference_keep.shape, 1, num_classes)).astype(np.float32)
+    labels = rng.integers(num_classes, size=reference_keep.shape[1])
+    for attack in attacks:
+        attack.fit(logits, reference_keep, labels)
 
 
 def _model_line(prefix: str, model: TrainedModel, total: int) -> str:

@@ -77,6 +77,14 @@ class Regime:
             parts.append(f"{self.objective}(b={self.flood_level:g})")
         return "+".join(parts) or "standard"
 
+    @property
+    def spec(self) -> str:
+        """The text :func:`parse_regime` reads back, e.g. ``dp:8+iflood:0.2``."""
+        parts = [f"dp:{self.epsilon:g}"] if self.epsilon is not None else []
+        if self.objective != "erm":
+            parts.append(f"{self.objective}:{self.flood_level:g}")
+        return "+".join(parts) or "standard"
+
     def params(self) -> dict[str, float]:
         """The numeric settings that describe this regime (for results and caching)."""
         params: dict[str, float] = {}

@@ -43,9 +43,17 @@ class Histogram:
 class AttackSummary:
     """One attack against every target model of one regime, pooled over the targets.
 
-    ``auc_per_target`` holds one AUC per target model (the spread across targets);
-    ``tpr_resolvable[k]`` is False when there were fewer than 1/FPR non-members for target
-    ``k``, so the TPR there is noise and the report says so.
+    Scores of every target are pooled: ``n_members`` and ``n_non_members`` count pooled
+    (target, example) pairs. ``auc_per_target`` holds one AUC per target model (the spread
+    across targets). ``tpr_resolvable[k]`` is False when the pooled non-members number fewer
+    than 1/FPR for the FPR target ``k``: no threshold can then have an FPR above 0 and at most
+    the target, so the TPR there is noise and the report says so. ``auc_ci`` and
+    ``tpr_at_fpr_ci`` are bootstrap intervals at level ``ci_level``.
+
+    Added after schema version 1 was first written, with defaults so older files still load:
+    ``ci_level``, ``n_targets`` (target models pooled) and ``min_non_members_per_target``
+    (the fewest non-members any one target had; below 1/FPR a single target cannot resolve
+    that FPR, which the report's footnote states).
     """
 
     attack: str
@@ -60,6 +68,9 @@ class AttackSummary:
     auc_ci: list[float] | None = None
     tpr_at_fpr_ci: dict[str, list[float]] | None = None
     epsilon_lower_bound: float | None = None
+    ci_level: float = 0.95
+    n_targets: int | None = None
+    min_non_members_per_target: int | None = None
 
     @property
     def auc_spread(self) -> float:

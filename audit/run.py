@@ -44,7 +44,7 @@ examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """argparse with one-line errors (the usage block is one --help away)."""
 
     def error(self, message: str):
@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = AuditConfig()
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog="python -m audit.run",
         description=DESCRIPTION,
         epilog=EPILOG,

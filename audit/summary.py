@@ -27,10 +27,11 @@ from audit.results import (
 )
 
 FPR_TARGETS = (0.001, 0.01)
+CI_LEVEL = 0.95  # of the bootstrap intervals attacks.evaluate_pooled returns
 MOST_VULNERABLE = 8
 
 
-def summarise_regime(
+def summarise_pool(
     *,
     regime: Regime,
     pool: PoolSignals,
@@ -41,24 +42,56 @@ def summarise_regime(
     main_attack: str,
     seed: int,
 ) -> tuple[RegimeResult, dict[str, np.ndarray]]:
-    """Attack every model of the pool in turn; returns the result and the raw scores
-    (attack name -> float ``[M, n]``) for the per-example ``scores.npz``."""
+    """Attack every model of the pool in turn, the other M-1 serving as its references;
+    returns the result and the raw scores (attack name -> float ``[M, n]``)."""
     labels = split.pool_y
-    confidence = np.exp(true_class_log_prob(pool.logits[:, :, 0, :], labels))  # [M, n], query 0
     scores = {
         name: leave_one_out_scores(name, logits=pool.logits, keep=keep, labels=labels) for name in attack_names
     }
-    attacks = {
-        name: _attack_summary(name, scores[name], keep, delta=regime.delta, seed=seed) for name in attack_names
-    }
-    result = RegimeResult(
+    result = summarise_targets(
+        regime=regime,
         label=regime.label,
+        target_logits=pool.logits,
+        target_keep=keep,
+        scores=scores,
+        models=model_summaries(pool, keep, labels),
+        snapshots=_snapshots(pool, keep, labels, attack=main_attack),
+        split=split,
+        dataset=dataset,
+        main_attack=main_attack,
+        seed=seed,
+    )
+    return result, scores
+
+
+def summarise_targets(
+    *,
+    regime: Regime,
+    label: str,
+    target_logits: np.ndarray,
+    target_keep: np.ndarray,
+    scores: dict[str, np.ndarray],
+    models: list[ModelSummary],
+    snapshots: list[Snapshot],
+    split: AuditSplit,
+    dataset: ArrayDataset,
+    main_attack: str,
+    seed: int,
+) -> RegimeResult:
+    """The result of T attacked target models: ``target_logits [T, n, A, C]``, their ground
+    truth ``target_keep [T, n]`` and ``scores`` (attack name -> ``[T, n]``, higher = member)."""
+    labels = split.pool_y
+    confidence = np.exp(true_class_log_prob(target_logits[:, :, 0, :], labels))  # [T, n], query 0
+    return RegimeResult(
+        label=label,
         regime=regime.kind,
         params=regime.params(),
-        models=_model_summaries(pool, keep, confidence),
-        attacks=attacks,
-        histograms=_histograms(confidence, keep),
-        snapshots=_snapshots(pool, keep, labels, attack=main_attack),
+        models=models,
+        attacks={
+            name: _attack_summary(name, s, target_keep, delta=regime.delta, seed=seed) for name, s in scores.items()
+        },
+        histograms=_histograms(confidence, target_keep),
+        snapshots=snapshots,
         per_class=[
             ClassVulnerability(
                 label=c.label,
@@ -68,15 +101,15 @@ def summarise_regime(
                 n_members=c.n_members,
                 n_non_members=c.n_non_members,
             )
-            for c in per_class_metrics(scores[main_attack], keep, labels)
+            for c in per_class_metrics(scores[main_attack], target_keep, labels)
         ],
-        vulnerable_examples=_most_vulnerable(scores[main_attack], keep, split, dataset),
+        vulnerable_examples=_most_vulnerable(scores[main_attack], target_keep, split, dataset),
     )
-    return result, scores
 
 
 def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, delta: float | None, seed: int) -> AttackSummary:
     pooled = evaluate_pooled(scores, keep, fpr_targets=FPR_TARGETS, delta=delta, seed=seed)
+    attacked = ~np.isnan(scores).any(axis=1)  # evaluate_pooled ignores rows that were not attacked
     key = _fpr_key
     return AttackSummary(
         attack=name,
@@ -91,6 +124,9 @@ def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, delta: f
         auc_ci=list(pooled.auc_ci) if pooled.auc_ci is not None else None,
         tpr_at_fpr_ci={key(f): list(pooled.tpr_ci[f]) for f in FPR_TARGETS} if pooled.tpr_ci else None,
         epsilon_lower_bound=pooled.epsilon_lower_bound,
+        ci_level=CI_LEVEL,
+        n_targets=pooled.n_targets,
+        min_non_members_per_target=int((~keep[attacked]).sum(axis=1).min()),
     )
 
 
@@ -98,7 +134,9 @@ def _fpr_key(fpr: float) -> str:
     return f"{fpr:g}"
 
 
-def _model_summaries(pool: PoolSignals, keep: np.ndarray, confidence: np.ndarray) -> list[ModelSummary]:
+def model_summaries(pool: PoolSignals, keep: np.ndarray, labels: np.ndarray) -> list[ModelSummary]:
+    """One summary per model of ``pool``; ``keep [M, n]`` are the models' training halves."""
+    confidence = np.exp(true_class_log_prob(pool.logits[:, :, 0, :], labels))
     summaries = []
     for model, keep_row, conf in zip(pool.models, keep, confidence):
         last = model.history[-1]

@@ -1,0 +1,232 @@
+"""Auditing one trained model of the user's: the same flow as the pool audit, with the
+target fixed.
+
+The candidates are the model's members plus as many non-members. For every regime, M
+reference models train on random halves of the candidates (a keep matrix, as in the pool
+audit) with that regime's recipe; the user's model is attacked with the references of its
+own recipe (``target_regime``), and for every other regime a baseline model of the same
+architecture, trained on exactly the user's members, is attacked with the references of
+that regime. So the report compares the user's model with DP-SGD and flooding at the same
+architecture and data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from attacks import create_attack
+from audit.config import AuditConfig
+from audit.data import ArrayDataset, AuditSplit, make_keep_matrix
+from audit.errors import AuditInputError
+from audit.pool import train_pool
+from audit.queries import query_variants
+from audit.regimes import parse_regime
+from audit.results import ModelSummary, RegimeResult
+from audit.summary import model_summaries, summarise_targets
+from audit.target_model import TargetModel, check_outputs, load_target_model, read_indices
+from audit.training import predict_logits
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TargetAudit:
+    """Regime results and the per-example scores (``REGIME/ATTACK`` -> ``[1, n]``)."""
+
+    regimes: list[RegimeResult]
+    scores: dict[str, np.ndarray]
+    split: AuditSplit
+    target_keep: np.ndarray
+    reference_keep: np.ndarray
+    config: AuditConfig
+
+
+def audit_target_model(
+    config: AuditConfig,
+    *,
+    dataset: ArrayDataset,
+    attack_names: list[str],
+    device: torch.device,
+    cache_dir: Path,
+    log: Log,
+) -> TargetAudit:
+    """Attack ``config.model`` on ``dataset``; see the module docstring."""
+    target = load_target_model(
+        config.model,
+        architecture=config.architecture,
+        input_shape=dataset.input_shape,
+        num_classes=dataset.num_classes,
+        trust_pickle=config.trust_pickle,
+    )
+    config = _adopt_checkpoint_recipe(config, target)
+    members = _members(config, target, num_examples=len(dataset.y))
+    non_members = _non_members(config, members, num_examples=len(dataset.y))
+    split, target_keep = _candidate_split(dataset, members=members, non_members=non_members, target=target, config=config)
+    keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=config.seed)
+    user_logits, user_summary = _query_user_model(
+        target, split, target_keep, config=config, num_classes=dataset.num_classes, is_image=dataset.is_image
+    )
+    log(
+        f"auditing {config.model} ({target.source}) on {dataset.name}: {len(members)} members, "
+        f"{len(non_members)} non-members, {config.models_per_regime} reference models per regime on {device}"
+    )
+
+    fingerprint = dataset.fingerprint()
+    user_regime = parse_regime(config.target_regime, delta=config.delta, max_grad_norm=config.max_grad_norm)
+    regimes = [user_regime, *(r for r in config.regime_list() if r != user_regime)]
+    results, all_scores = [], {}
+    for number, regime in enumerate(regimes, 1):
+        prefix = f"[{number}/{len(regimes)} {regime.label}]"
+        common = dict(
+            split=split,
+            recipe=config.recipe(regime),
+            num_classes=dataset.num_classes,
+            is_image=dataset.is_image,
+            data_fingerprint=fingerprint,
+            device=device,
+            cache_dir=cache_dir,
+            query_set=config.queries,
+        )
+        references = train_pool(
+            keep=keep,
+            seed=config.seed,
+            on_model_done=lambda m, total, p=prefix: log(f"{p} reference model {m.index + 1}/{total} ready"),
+            **common,
+        )
+        if regime == user_regime:
+            label, target_logits, models = f"your model ({regime.label})", user_logits, [user_summary]
+        else:
+            # The baseline trains on exactly the user's members, with a seed no reference uses.
+            baseline = train_pool(keep=target_keep[None], seed=config.seed + config.models_per_regime, **common)
+            label, target_logits = f"{regime.label} baseline", baseline.logits[0]
+            models = model_summaries(baseline, target_keep[None], split.pool_y)
+            log(f"{prefix} baseline on your members ready")
+        scores = {
+            name: create_attack(name).fit(references.logits, keep, split.pool_y).score(target_logits, split.pool_y)[None]
+            for name in attack_names
+        }
+        results.append(
+            summarise_targets(
+                regime=regime,
+                label=label,
+                target_logits=target_logits[None],
+                target_keep=target_keep[None],
+                scores=scores,
+                models=models,
+                snapshots=[],
+                split=split,
+                dataset=dataset,
+                main_attack=config.main_attack,
+                seed=config.seed,
+            )
+        )
+        all_scores.update({f"{label}/{name}": s for name, s in scores.items()})
+    return TargetAudit(results, all_scores, split, target_keep, keep, config)
+
+
+def _adopt_checkpoint_recipe(config: AuditConfig, target: TargetModel) -> AuditConfig:
+    """A flood-audit checkpoint carries its recipe: the references copy it field for field."""
+    recipe = target.manifest.get("recipe")
+    if not recipe:
+        return config
+    regime = recipe["regime"]
+    spec = replace(parse_regime("standard"), **regime).spec
+    return replace(
+        config,
+        architecture=recipe["architecture"],
+        epochs=recipe["epochs"],
+        batch_size=recipe["batch_size"],
+        optimizer=recipe["optimizer"],
+        learning_rate=recipe["learning_rate"] if regime["epsilon"] is None else config.learning_rate,
+        dp_learning_rate=recipe["learning_rate"] if regime["epsilon"] is not None else config.dp_learning_rate,
+        target_regime=spec,
+    )
+
+
+def _members(config: AuditConfig, target: TargetModel, *, num_examples: int) -> np.ndarray:
+    if config.members:
+        return read_indices(config.members, num_examples=num_examples, what="members")
+    if "members" in target.manifest:
+        return np.asarray(target.manifest["members"], dtype=np.int64)
+    raise AuditInputError(
+        f"no member indices for {config.model}: pass --members FILE (indices of its training examples in the data set)"
+    )
+
+
+def _non_members(config: AuditConfig, members: np.ndarray, *, num_examples: int) -> np.ndarray:
+    """Known non-members, or as many examples from outside the members, drawn at random."""
+    if config.non_members:
+        non_members = read_indices(config.non_members, num_examples=num_examples, what="non-members")
+        overlap = np.intersect1d(members, non_members)
+        if overlap.size:
+            raise AuditInputError(
+                f"members and non-members overlap in {overlap.size} indices (first: {overlap[0]}); "
+                "an example cannot be both"
+            )
+        return non_members
+    outside = np.setdiff1d(np.arange(num_examples), members)
+    if outside.size == 0:
+        raise AuditInputError("every example of the data set is a member: pass --non-members FILE or a larger data set")
+    rng = np.random.default_rng(config.seed)
+    return rng.choice(outside, size=min(len(members), outside.size), replace=False)
+
+
+def _candidate_split(dataset, *, members, non_members, target: TargetModel, config: AuditConfig):
+    """Candidates = members then non-members; the test part is what lies outside both
+    (at most ``test_size``; the non-members if nothing does). Inputs are normalised with
+    the checkpoint's statistics or else those of the members, the model's training data."""
+    candidates = np.concatenate([members, non_members])
+    rest = np.random.default_rng(config.seed).permutation(np.setdiff1d(np.arange(len(dataset.y)), candidates))
+    test = rest[: config.test_size] if config.test_size else rest
+    if test.size == 0:
+        test = non_members
+    axes = (0, 2, 3) if dataset.is_image else (0,)
+    if "normalisation" in target.manifest:
+        stats = target.manifest["normalisation"]
+        mean, std = np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32)
+    else:
+        mean = dataset.x[members].mean(axis=axes, keepdims=True)[0]
+        std = dataset.x[members].std(axis=axes, keepdims=True)[0] + 1e-6
+    split = AuditSplit(
+        pool_x=((dataset.x[candidates] - mean) / std).astype(np.float32),
+        pool_y=dataset.y[candidates],
+        test_x=((dataset.x[test] - mean) / std).astype(np.float32),
+        test_y=dataset.y[test],
+        pool_indices=candidates,
+    )
+    target_keep = np.zeros(len(candidates), dtype=bool)
+    target_keep[: len(members)] = True
+    return split, target_keep
+
+
+def _query_user_model(target: TargetModel, split: AuditSplit, target_keep, *, config, num_classes, is_image):
+    """The user's model's logits on every candidate ``[n, A, C]`` and its summary."""
+    module = target.module
+    x = torch.from_numpy(split.pool_x)
+    with torch.no_grad():
+        plain = predict_logits(module, x)
+        check_outputs(plain, num_classes=num_classes, path=config.model)
+        queries = [predict_logits(module, q) for q in query_variants(x, config.queries, is_image=is_image)]
+        test_logits = predict_logits(module, torch.from_numpy(split.test_x))
+    logits = torch.stack(queries, dim=1).float().numpy()
+    y = torch.from_numpy(split.pool_y)
+    losses = torch.nn.functional.cross_entropy(plain, y, reduction="none")
+    confidence = torch.softmax(plain, dim=1).gather(1, y[:, None])[:, 0]
+    keep = torch.from_numpy(target_keep)
+    summary = ModelSummary(
+        index=0,
+        train_loss=losses[keep].mean().item(),
+        train_accuracy=(plain.argmax(1) == y)[keep].float().mean().item(),
+        test_accuracy=(test_logits.argmax(1) == torch.from_numpy(split.test_y)).float().mean().item(),
+        member_confidence=confidence[keep].mean().item(),
+        non_member_confidence=confidence[~keep].mean().item(),
+        epsilon=None,
+        history=[],
+        seconds=0.0,
+    )
+    return logits, summary

@@ -70,9 +70,7 @@ def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: i
     order = np.random.default_rng(seed).permutation(n)
     pool = order[:pool_size]
     test = order[pool_size : pool_size + test_size] if test_size else order[pool_size:]
-    axes = (0, 2, 3) if dataset.is_image else (0,)
-    mean = dataset.x[pool].mean(axis=axes, keepdims=True)[0]
-    std = dataset.x[pool].std(axis=axes, keepdims=True)[0] + 1e-6
+    mean, std = normalisation_stats(dataset.x[pool], is_image=dataset.is_image)
 
     def normalise(indices: np.ndarray) -> np.ndarray:
         return ((dataset.x[indices] - mean) / std).astype(np.float32)
@@ -84,6 +82,14 @@ def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: i
         test_y=dataset.y[test],
         pool_indices=pool,
     )
+
+
+def normalisation_stats(x: np.ndarray, *, is_image: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of training inputs ``x [N, ...]``: per channel for images
+    (shapes ``[C, 1, 1]``), per feature for tabular data (``[F]``). Computed on training data
+    only, so nothing about held-out examples leaks into the inputs."""
+    axes = (0, 2, 3) if is_image else (0,)
+    return x.mean(axis=axes, keepdims=True)[0], x.std(axis=axes, keepdims=True)[0] + 1e-6
 
 
 def make_keep_matrix(*, num_models: int, num_examples: int, seed: int) -> np.ndarray:

@@ -21,7 +21,7 @@ import torch
 
 from attacks import create_attack
 from audit.config import AuditConfig
-from audit.data import ArrayDataset, AuditSplit, make_keep_matrix
+from audit.data import ArrayDataset, AuditSplit, make_keep_matrix, normalisation_stats
 from audit.errors import AuditInputError
 from audit.pool import train_pool
 from audit.queries import query_variants
@@ -185,13 +185,11 @@ def _candidate_split(dataset, *, members, non_members, target: TargetModel, conf
     test = rest[: config.test_size] if config.test_size else rest
     if test.size == 0:
         test = non_members
-    axes = (0, 2, 3) if dataset.is_image else (0,)
     if "normalisation" in target.manifest:
         stats = target.manifest["normalisation"]
         mean, std = np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32)
     else:
-        mean = dataset.x[members].mean(axis=axes, keepdims=True)[0]
-        std = dataset.x[members].std(axis=axes, keepdims=True)[0] + 1e-6
+        mean, std = normalisation_stats(dataset.x[members], is_image=dataset.is_image)
     split = AuditSplit(
         pool_x=((dataset.x[candidates] - mean) / std).astype(np.float32),
         pool_y=dataset.y[candidates],

@@ -21,6 +21,7 @@ import torch
 
 from audit.artifacts import write_json
 from audit.config import AuditConfig
+from audit.data import normalisation_stats
 from audit.datasets import load_dataset
 from audit.errors import AuditInputError
 from audit.pipeline import resolve_device
@@ -80,9 +81,7 @@ def train_target(args: argparse.Namespace) -> Path:
         raise AuditInputError(f"train size must be between 1 and {n - 1} for {dataset.name}, got {args.train_size}")
     outside = rng.permutation(np.setdiff1d(np.arange(n), members))[:2000]  # test accuracy only
 
-    axes = (0, 2, 3) if dataset.is_image else (0,)
-    mean = dataset.x[members].mean(axis=axes, keepdims=True)[0]
-    std = dataset.x[members].std(axis=axes, keepdims=True)[0] + 1e-6
+    mean, std = normalisation_stats(dataset.x[members], is_image=dataset.is_image)
     device = resolve_device(args.device)
 
     def tensors(indices):

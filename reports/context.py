@@ -18,8 +18,13 @@ from reports.formatting import attack_name
 from reports.readings import attack_names
 from reports.tables import (
     ExampleRow,
+    attacks_table,
+    effective_config,
+    environment_pairs,
     example_rows,
     flatten,
+    pooling_note,
+    privacy_summary,
     privacy_table,
     summary_table,
 )
@@ -46,13 +51,15 @@ class ExampleGroup:
 def report_context(result: AuditResult) -> dict[str, Any]:
     """The template's variables for ``result``."""
     attacks = attack_names(result)
-    privacy_attacks, privacy_rows = privacy_table(result)
     return {
         "run_name": result.run_name,
         "main_attack": attack_name(result.main_attack),
         "regime_labels": [r.label for r in result.regimes],
         "verdict": verdict(result),
+        "ci_percent": _ci_percent(result),
         "summary": summary_table(result),
+        "pooling_note": pooling_note(result),
+        "attacks_table": attacks_table(result) if len(attacks) > 1 else None,
         "frontier": _views(
             (
                 figures.frontier_figure(result, x="tpr"),
@@ -96,13 +103,19 @@ def report_context(result: AuditResult) -> dict[str, Any]:
         ),
         "per_class": _views((figures.per_class_figure(result), "Attack AUC per class and regime")),
         "examples": _example_groups(result),
-        "privacy_attacks": privacy_attacks,
-        "privacy_rows": privacy_rows,
-        "config": flatten(result.config),
+        "privacy": privacy_table(result),
+        "privacy_summary": privacy_summary(result),
+        "config": effective_config(result),
         "dataset": flatten(result.dataset),
-        "environment": flatten(result.environment),
+        "environment": environment_pairs(result),
         "schema_version": result.schema_version,
     }
+
+
+def _ci_percent(result: AuditResult) -> str:
+    """The level of the stored confidence intervals as text ("95%"), "bootstrap" if they differ."""
+    levels = {a.ci_level for r in result.regimes for a in r.attacks.values() if a.auc_ci or a.tpr_at_fpr_ci}
+    return f"{100 * levels.pop():g}%" if len(levels) == 1 else "bootstrap"
 
 
 def _views(*figures_and_alts: tuple[Figure | None, str]) -> list[FigureView]:

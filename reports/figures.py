@@ -17,11 +17,11 @@ from collections import defaultdict
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from audit.results import AuditResult, RegimeResult
 from reports.dp_bound import dp_tpr_bound
-from reports.formatting import attack_name, decimal, general, is_missing
+from reports.formatting import attack_name, decimal, epsilon_text, is_missing
 from reports.readings import auc_reading, tpr_reading
 from reports.style import regime_styles, strength
 
@@ -35,10 +35,12 @@ _MAX_CLASSES = 20  # more bars than this per regime cannot be read at phone widt
 def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
     """Privacy-utility frontier: mean test accuracy (y) against the main attack's leak (x).
 
-    ``x`` is ``"tpr"`` (TPR at 1% FPR) or ``"auc"``. One marker per regime; flooding regimes
-    are joined in order of flood level and DP-SGD regimes in order of epsilon, so each
-    defence appears as a curve. Hollow markers: TPR not resolvable. Horizontal bars: the
-    stored confidence interval.
+    ``x`` is ``"tpr"`` (TPR at 1% FPR) or ``"auc"``. One marker per regime. Each kind of
+    defence is a curve that starts at the standard regime (flood level 0, epsilon infinite)
+    and runs through its regimes in order of strength: flood levels joined by one line,
+    iFlood levels by another, DP-SGD epsilons by a third (one per iFlood level combined with
+    DP-SGD). Hollow markers: TPR not resolvable. Horizontal bars: the stored confidence
+    interval.
     """
     if x not in ("tpr", "auc"):
         raise ValueError(f"x must be 'tpr' or 'auc', got {x!r}")
@@ -58,11 +60,26 @@ def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
 
     figure = Figure(figsize=(_WIDTH, 4.8), layout="constrained")
     ax = figure.add_subplot()
-    for kind in ("flood", "dp"):
-        curve = sorted((p for p in points if p[0].regime == kind), key=lambda p: strength(p[0]))
+    baseline = [p for p in points if p[0].regime == "standard"][:1]
+    curves: dict[tuple[str, float | None], list] = defaultdict(list)
+    for point in points:
+        regime = point[0]
+        if regime.regime in ("flood", "iflood"):
+            curves[(regime.regime, None)].append(point)
+        elif regime.regime == "dp":
+            curves[("dp", regime.flood_level)].append(point)
+    for curve in curves.values():
+        curve = baseline + sorted(curve, key=lambda p: strength(p[0]))
         if len(curve) > 1:
-            colour = styles[curve[len(curve) // 2][0].label].colour
-            ax.plot([p[1].value for p in curve], [p[2] for p in curve], color=colour, linewidth=1.2, zorder=1)
+            colour = styles[curve[-1][0].label].colour
+            ax.plot(
+                [p[1].value for p in curve],
+                [p[2] for p in curve],
+                color=colour,
+                linewidth=1.2,
+                alpha=0.8,
+                zorder=1,
+            )
     any_unresolved = False
     for regime, reading, accuracy in points:
         style = styles[regime.label]
@@ -146,20 +163,26 @@ def roc_overlay_figure(result: AuditResult) -> Figure | None:
 def roc_attacks_figure(regime: RegimeResult, *, attacks: list[str], main_attack: str) -> Figure | None:
     """ROC curves of every attack against one regime (log-log), the main attack drawn thicker.
 
-    ``attacks`` fixes the order, hence the colour, of each attack across regimes' panels.
+    ``attacks`` fixes the style of each attack across regimes' panels. Attacks of one family
+    (the name up to its first hyphen: ``loss`` and ``loss-class``, ``lira-online`` and
+    ``lira-offline``) share a colour and differ in line style, so a dozen attacks stay
+    distinguishable with ten colours.
     """
     present = [name for name in attacks if name in regime.attacks and regime.attacks[name].roc.x]
     if not present:
         return None
-    figure = Figure(figsize=(_WIDTH, 4.4), layout="constrained")
+    styles = _attack_styles(attacks)
+    figure = Figure(figsize=(_WIDTH, 4.4 + 0.12 * max(0, len(present) - 6)), layout="constrained")
     ax = figure.add_subplot()
     low = _log_floor([regime.attacks[name].roc.x for name in present])
     for name in present:
         roc = regime.attacks[name].roc
+        colour, linestyle = styles[name]
         ax.plot(
             roc.x,
             roc.y,
-            color=f"C{attacks.index(name) % 10}",
+            color=colour,
+            linestyle=linestyle,
             label=_text_attack(name),
             linewidth=2.2 if name == main_attack else 1.2,
         )
@@ -182,7 +205,14 @@ def histogram_figure(regime: RegimeResult) -> Figure | None:
     axes = figure.subplots(len(regime.histograms), 1, squeeze=False)[:, 0]
     for ax, histogram in zip(axes, regime.histograms, strict=True):
         edges = np.asarray(histogram.edges, dtype=float)
-        for counts, colour, label, fill in (
+        label = histogram.quantity
+        log_axis = _log_binned(edges)
+        if log_axis and edges[0] <= 0:
+            # The first bin runs from 0 and holds every value below edges[1]; on a log axis
+            # it is drawn one bin-ratio wide, and the axis label says what it holds.
+            label += f" (leftmost bar: all below {edges[1]:.2g})"
+            edges = np.concatenate([[edges[1] ** 2 / edges[2]], edges[1:]])
+        for counts, colour, group, fill in (
             (histogram.non_members, _NON_MEMBER_COLOUR, "non-members", True),
             (histogram.members, _MEMBER_COLOUR, "members", False),
         ):
@@ -195,11 +225,11 @@ def histogram_figure(regime: RegimeResult) -> Figure | None:
                 fill=fill,
                 alpha=0.35 if fill else 1.0,
                 linewidth=1.6,
-                label=label,
+                label=group,
             )
-        if edges[0] > 0 and edges[-1] / edges[0] > 100:
+        if log_axis:
             ax.set_xscale("log")
-        ax.set_xlabel(histogram.quantity)
+        ax.set_xlabel(label)
         ax.set_ylabel("fraction")
     axes[0].set_title(_text(regime.label), fontsize=10)
     axes[0].legend(fontsize=8, frameon=False)
@@ -281,7 +311,7 @@ def snapshot_figure(result: AuditResult) -> Figure | None:
         ax.scatter(losses[-1:], aucs[-1:], color=style.colour, marker=style.marker, s=70, zorder=3)
     ax.axhline(0.5, **_CHANCE)
     ax.set_xscale("log")
-    ax.set_xlabel("mean training loss at snapshot")
+    ax.set_xlabel("mean loss on the training half at snapshot")
     ax.set_ylabel(f"AUC, {_text_attack(attack)}")
     ax.grid(alpha=0.3)
     _legend_below(figure, ncols=3)
@@ -340,6 +370,7 @@ def relation_figure(result: AuditResult, *, x: str) -> Figure | None:
     else:
         ax.set_xlabel("mean confidence on members")
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # "95.0%100.0%" collided at 6 ticks
     ax.set_ylabel(f"AUC, {_text_attack(result.main_attack)}")
     ax.margins(x=0.1, y=0.1)
     ax.grid(alpha=0.3)
@@ -416,6 +447,30 @@ def _legend_below(figure: Figure, *, ncols: int) -> None:
     figure.legend(loc="outside lower center", ncols=ncols, fontsize=8, frameon=False)
 
 
+def _log_binned(edges: np.ndarray) -> bool:
+    """Whether histogram bins are log-spaced (so a log axis shows them evenly): the positive
+    edges span more than a factor 100 and the last bin is much wider than the first."""
+    positive = edges[edges > 0]
+    if len(positive) < 3 or positive[-1] / positive[0] <= 100:
+        return False
+    widths = np.diff(positive)
+    return bool(widths[-1] > 10 * widths[0])
+
+
+def _attack_styles(attacks: list[str]) -> dict[str, tuple[str, str | tuple]]:
+    """(colour, line style) per attack: one colour per family, one line style per member of
+    a family, both in order of first appearance. Dotted is kept for the random-guess line."""
+    linestyles = ["-", "--", "-.", (0, (5, 1, 1, 1, 1, 1))]
+    families: dict[str, list[str]] = defaultdict(list)
+    for name in attacks:
+        families[name.split("-")[0]].append(name)
+    styles = {}
+    for number, members in enumerate(families.values()):
+        for variant, name in enumerate(members):
+            styles[name] = (f"C{number % 10}", linestyles[variant % len(linestyles)])
+    return styles
+
+
 def _snapshot_attack(result: AuditResult) -> str | None:
     """The attack whose snapshots to plot: the main attack if recorded, else the most frequent."""
     counts: dict[str, int] = defaultdict(int)
@@ -445,7 +500,7 @@ def _draw_dp_bound(ax: Axes, regime: RegimeResult, *, low: float, colour: str | 
         color=colour,
         linestyle="--",
         linewidth=1.2,
-        label=f"DP bound, \u03b5 = {general(epsilon)}, \u03b4 = {general(delta)}",
+        label=f"DP bound, \u03b5 = {epsilon_text(epsilon)}",
     )
 
 

@@ -60,6 +60,14 @@ def general(value: float | None) -> str:
     return f"{value:g}"
 
 
+def epsilon_text(value: float | None) -> str:
+    """An accountant's epsilon to three significant figures (``7.9924`` -> ``7.99``, ``8.0`` -> ``8``):
+    the accountant's own precision is far coarser than its float output."""
+    if is_missing(value):
+        return MISSING
+    return f"{value:.3g}"
+
+
 def attack_name(attack: str) -> str:
     """A readable name for an attack identifier (``lira-online`` -> ``LiRA (online)``)."""
     return _ATTACK_NAMES.get(attack, attack)

@@ -1,7 +1,9 @@
 """The report's tables as plain rows of formatted strings, ready for the template to lay out.
 
 Values are read from the result objects and formatted here; the template only places them,
-and escapes them (run names, paths and config values are user text).
+and escapes them (run names, paths and config values are user text). Every numeric table is
+a :class:`Table`: a corner heading, column groups, and one row per regime or attack, so the
+template lays all of them out with one macro.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from reports.formatting import (
     attack_name,
     decimal,
     decimal_interval,
+    epsilon_text,
     general,
     is_missing,
     percent,
@@ -29,35 +32,60 @@ _TPR_FPRS = (0.001, 0.01)
 
 @dataclass(frozen=True)
 class Cell:
-    """One table cell: main text, an optional second line (an interval) and an unresolved flag."""
+    """One table cell: main text, an optional second line (an interval) and flags.
+
+    ``unresolved``: the TPR could not be resolved (a dagger follows it); ``best``: the largest
+    value of its column (bold); ``exceeded``: an empirical epsilon above the accountant's.
+    """
 
     text: str
     detail: str = ""
     unresolved: bool = False
+    best: bool = False
+    exceeded: bool = False
 
 
 @dataclass(frozen=True)
-class SummaryRow:
+class ColumnGroup:
+    """Columns under one heading. A group with an empty title must hold one column, whose
+    heading then spans both header rows."""
+
+    title: str
+    columns: list[str]
+
+
+@dataclass(frozen=True)
+class Row:
     label: str
     cells: list[Cell]
 
 
 @dataclass(frozen=True)
-class SummaryTable:
-    """One row per regime: training figures, then AUC and TPR at 0.1% / 1% FPR per attack, then ε."""
+class Table:
+    """A table with a corner heading (what a row is), grouped columns and rows of cells."""
 
-    attacks: list[str]
-    rows: list[SummaryRow]
-    any_unresolved: bool
+    id: str
+    corner: str
+    groups: list[ColumnGroup]
+    rows: list[Row]
 
+    def cell_classes(self, index: int, cell: Cell) -> str:
+        """CSS classes of the ``index``-th cell of a row: ``group`` where a column group starts
+        (a rule is drawn there), ``best`` and ``exceeded`` from the cell's flags."""
+        starts, column = set(), 0
+        for group in self.groups:
+            starts.add(column)
+            column += len(group.columns)
+        flags = (("group", index in starts), ("best", cell.best), ("exceeded", cell.exceeded))
+        return " ".join(name for name, on in flags if on)
 
-@dataclass(frozen=True)
-class PrivacyRow:
-    label: str
-    accountant: str
-    delta: str
-    bounds: list[str]
-    exceeded: bool
+    @property
+    def any_unresolved(self) -> bool:
+        return any(cell.unresolved for row in self.rows for cell in row.cells)
+
+    @property
+    def any_exceeded(self) -> bool:
+        return any(cell.exceeded for row in self.rows for cell in row.cells)
 
 
 @dataclass(frozen=True)
@@ -71,53 +99,180 @@ class ExampleRow:
     features: list[str] = field(default_factory=list)
 
 
-def summary_table(result: AuditResult) -> SummaryTable:
-    attacks = attack_names(result)
+def summary_table(result: AuditResult) -> Table:
+    """One row per regime: the main attack's AUC and TPRs first (what the report is about),
+    then test accuracy and how closely the pool fitted its training data, then DP epsilon."""
+    attack = result.main_attack
     rows = []
     for regime in result.regimes:
-        cells = [
-            Cell(percent(regime.mean("train_accuracy"))),
+        # 1% before 0.1%: the verdict's figure stays in view on a phone, where the table scrolls.
+        cells = _attack_cells(regime.attacks.get(attack), fprs=(0.01, 0.001))
+        cells += [
             Cell(percent(regime.mean("test_accuracy"))),
+            Cell(percent(regime.mean("train_accuracy"))),
             Cell(decimal(regime.mean("train_loss"), 4)),
             Cell(percent(regime.mean("member_confidence"))),
             Cell(percent(regime.mean("non_member_confidence"))),
+            Cell(epsilon_text(regime.epsilon) if regime.epsilon is not None else MISSING),
         ]
-        for name in attacks:
-            cells.extend(_attack_cells(regime.attacks.get(name)))
-        cells.append(Cell(general(regime.epsilon) if regime.epsilon is not None else MISSING))
-        rows.append(SummaryRow(label=regime.label, cells=cells))
-    return SummaryTable(
-        attacks=[attack_name(name) for name in attacks],
-        rows=rows,
-        any_unresolved=any(cell.unresolved for row in rows for cell in row.cells),
-    )
+        rows.append(Row(label=regime.label, cells=cells))
+    groups = [
+        ColumnGroup(attack_name(attack), ["AUC", "TPR @ 1% FPR", "TPR @ 0.1% FPR"]),
+        ColumnGroup(
+            "Models (mean over pool)",
+            ["test acc.", "train acc.", "final train loss", "confidence, members", "confidence, non-members"],
+        ),
+        ColumnGroup("", ["DP \u03b5 spent"]),
+    ]
+    return Table(id="summary-table", corner="Regime", groups=groups, rows=rows)
 
 
-def privacy_table(result: AuditResult) -> tuple[list[str], list[PrivacyRow]]:
-    """Accountant epsilon against each attack's empirical lower bound, per regime that has either.
+def attacks_table(result: AuditResult) -> Table:
+    """Every attack (rows) against every regime (column groups): AUC and TPR at 1% FPR.
 
-    A lower bound above the accountant's epsilon is flagged: a correct DP-SGD run cannot
-    produce one, so it points at a bug in training, accounting or the attack.
+    The largest AUC and the largest TPR of each regime are marked ``best``: the attack a
+    defence has to stop is the strongest one, not only the main attack.
     """
     attacks = attack_names(result)
-    rows = []
+    columns: list[list[Cell]] = []  # one list of cells per (regime, figure), top to bottom
     for regime in result.regimes:
+        summaries = [regime.attacks.get(name) for name in attacks]
+        aucs = [None if a is None else a.auc for a in summaries]
+        tprs = [_tpr_value(a, 0.01) for a in summaries]
+        # No intervals here: they would double the table's width and height; the main
+        # attack's are in the summary table.
+        auc_cells = [Cell(decimal(a)) for a in aucs]
+        tpr_cells = [_tpr_cell(a, 0.01, intervals=False) for a in summaries]
+        columns += [_mark_best(auc_cells, aucs), _mark_best(tpr_cells, tprs)]
+    rows = [
+        Row(label=attack_name(name), cells=[column[i] for column in columns])
+        for i, name in enumerate(attacks)
+    ]
+    groups = [ColumnGroup(r.label, ["AUC", "TPR @ 1% FPR"]) for r in result.regimes]
+    return Table(id="attacks-table", corner="Attack", groups=groups, rows=rows)
+
+
+def privacy_table(result: AuditResult) -> Table | None:
+    """Each attack's empirical epsilon lower bound (rows) for each regime that has an
+    accountant epsilon or a bound (columns), headed by the accountant's epsilon and delta.
+
+    A lower bound above the accountant's epsilon is flagged: a correct DP-SGD run cannot
+    produce one, so it points at a bug in training, accounting or the attack. None when no
+    regime has either figure.
+    """
+    attacks = attack_names(result)
+    regimes = [
+        r
+        for r in result.regimes
+        if r.epsilon is not None or any(not is_missing(_bound(r.attacks.get(name))) for name in attacks)
+    ]
+    if not regimes:
+        return None
+    columns, groups = [], []
+    for regime in regimes:
         bounds = [_bound(regime.attacks.get(name)) for name in attacks]
-        if regime.epsilon is None and all(is_missing(b) for b in bounds):
-            continue
-        exceeded = regime.epsilon is not None and any(
-            not is_missing(b) and b > regime.epsilon for b in bounds
-        )
-        rows.append(
-            PrivacyRow(
-                label=regime.label,
-                accountant=general(regime.epsilon) if regime.epsilon is not None else "not DP",
-                delta=general(regime.params["delta"]) if "delta" in regime.params else MISSING,
-                bounds=[decimal(b, 2) for b in bounds],
-                exceeded=exceeded,
+        cells = [
+            Cell(
+                decimal(b, 2),
+                exceeded=regime.epsilon is not None and not is_missing(b) and b > regime.epsilon,
             )
+            for b in bounds
+        ]
+        columns.append(_mark_best(cells, bounds))
+        accountant = (
+            f"accountant \u03b5 = {epsilon_text(regime.epsilon)}" if regime.epsilon is not None else "not DP"
         )
-    return [attack_name(name) for name in attacks], rows
+        delta = regime.params.get("delta")
+        heading = f"{accountant}, \u03b4 = {general(delta)}" if not is_missing(delta) else accountant
+        groups.append(ColumnGroup(regime.label, [f"lower bound ({heading})"]))
+    rows = [
+        Row(label=attack_name(name), cells=[column[i] for column in columns])
+        for i, name in enumerate(attacks)
+    ]
+    return Table(id="dp-table", corner="Attack", groups=groups, rows=rows)
+
+
+def privacy_summary(result: AuditResult) -> list[str]:
+    """One sentence per DP regime: the accountant's epsilon against the largest empirical
+    lower bound any attack reached, so the reader need not scan the table for it."""
+    sentences = []
+    for regime in result.regimes:
+        if regime.epsilon is None:
+            continue
+        bounds = [
+            (a.epsilon_lower_bound, name)
+            for name, a in regime.attacks.items()
+            if not is_missing(a.epsilon_lower_bound)
+        ]
+        guarantee = f"{regime.label}: the accountant guarantees \u03b5 \u2264 {epsilon_text(regime.epsilon)}"
+        if not bounds:
+            sentences.append(f"{guarantee}; no attack recorded an empirical lower bound.")
+            continue
+        bound, name = max(bounds)
+        if bound > regime.epsilon:
+            relation = "above the guarantee, which a correct DP-SGD run cannot produce"
+        elif bound > regime.epsilon / 2:
+            relation = "close to the guarantee"
+        else:
+            relation = "far below the guarantee: these attacks do not come near what it allows"
+        sentences.append(
+            f"{guarantee}; the strongest evidence, from {attack_name(name)}, shows \u03b5 \u2265 "
+            f"{decimal(bound, 2)}, {relation}."
+        )
+    return sentences
+
+
+def pooling_note(result: AuditResult) -> str:
+    """How many targets and scores each figure pools, for the main attack (one sentence).
+
+    Pooled counts decide whether a TPR at an FPR is resolvable; the per-target minimum says
+    whether a single target could have resolved it on its own.
+    """
+    parts = []
+    for regime in result.regimes:
+        attack = regime.attacks.get(result.main_attack)
+        if attack is None:
+            continue
+        text = f"{attack.n_members:,} members and {attack.n_non_members:,} non-members"
+        if attack.n_targets is not None:
+            text = f"{attack.n_targets} target models, {text}"
+        if attack.min_non_members_per_target is not None:
+            text += f" (at least {attack.min_non_members_per_target:,} non-members per target)"
+        parts.append((regime.label, text))
+    if not parts:
+        return ""
+    texts = {text for _, text in parts}
+    if len(texts) == 1:
+        note = f"Each regime's attack figures pool {texts.pop()}."
+    else:
+        note = (
+            "Attack figures pool, per regime: " + "; ".join(f"{label}: {text}" for label, text in parts) + "."
+        )
+    per_target = [
+        a.min_non_members_per_target
+        for r in result.regimes
+        if (a := r.attacks.get(result.main_attack)) is not None and a.min_non_members_per_target is not None
+    ]
+    pooled_only = [
+        f for f in _TPR_FPRS if per_target and min(per_target) * f < 1 and _resolved_pooled(result, f)
+    ]
+    if pooled_only:
+        fpr = max(pooled_only)
+        note += (
+            f" A single target has too few non-members to resolve a {100 * fpr:g}% FPR on its own (it would "
+            f"need {round(1 / fpr):,}); the pooled figures resolve it."
+        )
+    return note
+
+
+def _resolved_pooled(result: AuditResult, fpr: float) -> bool:
+    """Whether the main attack's TPR at ``fpr`` is resolvable (pooled) for every regime."""
+    readings = [
+        tpr_reading(r.attacks[result.main_attack], fpr)
+        for r in result.regimes
+        if result.main_attack in r.attacks
+    ]
+    return bool(readings) and all(reading is not None and reading.resolvable for reading in readings)
 
 
 def example_rows(
@@ -148,27 +303,87 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return pairs
 
 
-def _attack_cells(attack: AttackSummary | None) -> list[Cell]:
+def effective_config(result: AuditResult) -> list[tuple[str, str]]:
+    """The configuration as flattened pairs, with "use the default" values spelled out.
+
+    An empty ``regimes`` or ``attacks`` list means "the default set"; the result records
+    exactly which regimes and attacks ran, so those are shown instead of ``[]``. Other empty
+    strings are shown as "(default)" rather than as a blank cell.
+    """
+    ran = {
+        "regimes": ", ".join(r.label for r in result.regimes),
+        "attacks": ", ".join(dict.fromkeys(name for r in result.regimes for name in r.attacks)),
+    }
+    pairs = []
+    for key, value in flatten(result.config):
+        raw = result.config.get(key)
+        if key in ran and raw in ([], ()) and ran[key]:
+            value = f"{ran[key]} (default)"
+        elif key == "test_size" and raw == 0 and "test_size" in result.dataset:
+            value = f"0 (default: every example outside the pool, {result.dataset['test_size']} here)"
+        elif raw == "":
+            value = "(default)"
+        pairs.append((key, value))
+    return pairs
+
+
+def environment_pairs(result: AuditResult) -> list[tuple[str, str]]:
+    """The environment as flattened pairs; durations carry their unit, and a last pair says
+    how many models this run trained and how many it loaded from the cache (a run that
+    found every model cached takes seconds, which the duration alone would not explain)."""
+    pairs = []
+    for key, value in flatten(result.environment):
+        raw = result.environment.get(key)
+        if key in ("seconds", "duration_seconds") and isinstance(raw, (int, float)):
+            minutes, seconds = divmod(raw, 60)
+            value = f"{raw:.1f} s" + (f" ({int(minutes)} min {seconds:.0f} s)" if minutes else "")
+        pairs.append((key, value))
+    models = [m for r in result.regimes for m in r.models]
+    if models:
+        cached = sum(m.cached for m in models)
+        trained = len(models) - cached
+        text = f"{len(models)} in {len(result.regimes)} pools: {trained} trained in this run, {cached} loaded from the cache"
+        pairs.append(("models", text))
+    return pairs
+
+
+def _attack_cells(attack: AttackSummary | None, *, fprs: tuple[float, ...]) -> list[Cell]:
     if attack is None:
-        return [Cell(MISSING)] * (1 + len(_TPR_FPRS))
+        return [Cell(MISSING)] * (1 + len(fprs))
     auc = decimal(attack.auc)
     if len(attack.auc_per_target) > 1:
         # No-break space after the sign: a narrow (printed) column may wrap before it, not after.
         auc = f"{auc} \u00b1\u00a0{decimal(attack.auc_spread)}"
-    cells = [Cell(auc, detail=decimal_interval(attack.auc_ci))]
-    for fpr in _TPR_FPRS:
-        reading = tpr_reading(attack, fpr)
-        if reading is None:
-            cells.append(Cell(MISSING))
-        else:
-            cells.append(
-                Cell(
-                    percent(reading.value),
-                    detail=percent_interval(reading.interval),
-                    unresolved=not reading.resolvable,
-                )
-            )
-    return cells
+    return [Cell(auc, detail=decimal_interval(attack.auc_ci))] + [_tpr_cell(attack, fpr) for fpr in fprs]
+
+
+def _tpr_cell(attack: AttackSummary | None, fpr: float, *, intervals: bool = True) -> Cell:
+    reading = None if attack is None else tpr_reading(attack, fpr)
+    if reading is None:
+        return Cell(MISSING)
+    return Cell(
+        percent(reading.value),
+        detail=percent_interval(reading.interval) if intervals else "",
+        unresolved=not reading.resolvable,
+    )
+
+
+def _tpr_value(attack: AttackSummary | None, fpr: float) -> float | None:
+    reading = None if attack is None else tpr_reading(attack, fpr)
+    return None if reading is None else reading.value
+
+
+def _mark_best(cells: list[Cell], values: list[float | None]) -> list[Cell]:
+    """Mark the cells holding the column's largest value (ties: all of them); when fewer than
+    two distinct values are known there is nothing to single out."""
+    known = [v for v in values if not is_missing(v)]
+    if len(set(known)) < 2:
+        return cells
+    top = max(known)
+    return [
+        Cell(c.text, c.detail, c.unresolved, best=not is_missing(v) and v == top, exceeded=c.exceeded)
+        for c, v in zip(cells, values, strict=True)
+    ]
 
 
 def _bound(attack: AttackSummary | None) -> float | None:

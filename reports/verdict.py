@@ -1,9 +1,12 @@
-"""The two or three sentences that open the report: what the defences did to the main attack.
+"""The few sentences that open the report: what the defences did to the main attack.
 
-The baseline is the regime of kind ``standard``; the defences compared with it are the
-flooding regime (``flood`` or ``iflood``) and the DP-SGD regime that leak least. The wording
-follows the evidence: a cut is claimed only when the confidence intervals are disjoint, an
-unresolvable TPR at 1% FPR gives way to AUC, and a baseline that does not leak is said to.
+The baseline is the regime of kind ``standard``; it is compared with the least leaky regime
+of each kind of defence that was audited: batch flooding (``flood``), per-example flooding
+(``iflood``) and DP-SGD (``dp``), one sentence each. The two kinds of flooding get a sentence
+each because they can disagree (one may cut the leak while the other raises it), and a
+verdict that kept only the better one would hide the other. The wording follows the evidence:
+a cut is claimed only when the confidence intervals are disjoint, an unresolvable TPR at 1%
+FPR gives way to AUC, and a baseline that does not leak is said to.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from reports.formatting import (
 )
 from reports.readings import Reading, auc_reading, tpr_reading
 
-_FLOODING = ("flood", "iflood")
+# Kinds of defence in the order the verdict names them.
+_DEFENCES = ("flood", "iflood", "dp")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ _AUC = _Metric(name="auc", chance=0.5)
 
 
 def verdict(result: AuditResult) -> list[str]:
-    """Two or three sentences summarising the audit, numbers taken from ``result`` as stored."""
+    """Sentences summarising the audit, numbers taken from ``result`` as stored: one per kind
+    of defence, after a note when TPR gives way to AUC and before a caveat when another
+    attack beats the main one."""
     attack = result.main_attack
     baseline = next((r for r in result.regimes if r.regime == "standard" and attack in r.attacks), None)
     if baseline is None:
@@ -65,16 +71,16 @@ def verdict(result: AuditResult) -> list[str]:
             f"This audit has no standard (undefended) regime attacked by {attack_name(attack)}, so there is "
             "no baseline to measure the defences against; the summary table lists each regime's figures."
         ]
-    flooding = [r for r in result.regimes if r.regime in _FLOODING and attack in r.attacks]
-    private = [r for r in result.regimes if r.regime == "dp" and attack in r.attacks]
+    groups = [[r for r in result.regimes if r.regime == kind and attack in r.attacks] for kind in _DEFENCES]
 
     sentences = []
     metric = _TPR
-    if not all(_tpr_resolved(r, attack) for r in [baseline, *flooding, *private]):
+    if not all(_tpr_resolved(r, attack) for r in [baseline, *(r for group in groups for r in group)]):
         metric = _AUC
         sentences.append(
-            f"The TPR at 1% FPR of {attack_name(attack)} is unresolved here (fewer than 100 non-members "
-            "per target, so a 1% false-positive rate cannot be measured); this summary compares AUC instead."
+            f"The TPR at 1% FPR of {attack_name(attack)} is unresolved here (fewer than 100 non-members, "
+            "even pooled over the targets, so a 1% false-positive rate cannot be measured); this summary "
+            "compares AUC instead."
         )
     base = metric.read(baseline, attack)
     if base is None:
@@ -82,26 +88,57 @@ def verdict(result: AuditResult) -> list[str]:
             f"The standard regime has no recorded value for {metric.phrase(attack)}, so there is no baseline to "
             "measure the defences against; the summary table lists each regime's figures."
         ]
-    defences = [r for r in (_least_leaky(g, metric, attack) for g in (flooding, private)) if r is not None]
+    defences = [r for r in (_least_leaky(g, metric, attack) for g in groups) if r is not None]
 
     if not defences:
         sentences.append(
             f"Only the standard regime was audited: {metric.phrase(attack)} against it is {metric.show(base)}; "
             "add flood or dp regimes to compare defences."
         )
-        return sentences
+        return sentences + _stronger_attacks(result)
     if _no_leak(base, metric):
         sentences.append(
             f"The standard model shows no measurable leak: {metric.phrase(attack)} is {metric.show(base)}, "
             f"no better than a random guess ({_chance(metric)})."
         )
-        # Flooding comes first, so only "DP-SGD" can follow "and": no capital mid-sentence.
-        costs = [f"{_describe(r)} {_accuracy_change(baseline, r, short=True)}" for r in defences]
-        sentences.append(" and ".join(costs) + ", with no leak to cut.")
-        return sentences
+        costs = [
+            f"{_describe(r, start=i == 0)} {_accuracy_change(baseline, r, short=True)}"
+            for i, r in enumerate(defences)
+        ]
+        sentences.append(_listing(costs) + ", with no leak to cut.")
+        return sentences + _stronger_attacks(result)
     for regime in defences:
         sentences.append(_comparison(baseline, regime, metric=metric, attack=attack, base=base))
-    return sentences
+    return sentences + _stronger_attacks(result)
+
+
+def _stronger_attacks(result: AuditResult) -> list[str]:
+    """A caveat when another attack's AUC lies above the main attack's interval on some
+    regime: the verdict's figures then understate what an attacker can do there."""
+    attack = result.main_attack
+    stronger: dict[str, list[str]] = {}
+    for regime in result.regimes:
+        main = regime.attacks.get(attack)
+        if main is None or is_missing(main.auc):
+            continue
+        reading = auc_reading(main)
+        ceiling = reading.interval[1] if reading.interval else main.auc
+        others = [a for name, a in regime.attacks.items() if name != attack and not is_missing(a.auc)]
+        best = max(others, key=lambda a: a.auc, default=None)
+        if best is not None and best.auc > ceiling:
+            stronger.setdefault(best.attack, []).append(regime.label)
+    if not stronger:
+        return []
+    found = "; ".join(f"{attack_name(name)} on {_listing(labels)}" for name, labels in stronger.items())
+    caveat = (
+        f"{attack_name(attack)} is not the strongest attack everywhere: a higher AUC, above its confidence "
+        f"interval, came from {found} (see \u201cEvery attack\u201d)."
+    )
+    return [caveat]
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _comparison(
@@ -124,13 +161,14 @@ def _comparison(
     return f"{subject} {verb} {what} from {metric.show(base)} to {metric.show(reading)}{caveat}, {cost}."
 
 
-def _describe(regime: RegimeResult) -> str:
-    """How a sentence names a regime: "Flooding at b = 0.3", "DP-SGD (ε = 8)"."""
+def _describe(regime: RegimeResult, *, start: bool = True) -> str:
+    """How a sentence names a regime: "Flooding at b = 0.3", "DP-SGD (ε = 8)"; in lower
+    case where it does not start the sentence ("flooding at b = 0.3")."""
     level = general(regime.flood_level) if regime.flood_level else None
     if regime.regime == "flood":
-        return f"Flooding at b = {level}"
+        return f"{'F' if start else 'f'}looding at b = {level}"
     if regime.regime == "iflood":
-        return f"Per-example flooding (iFlood) at b = {level}"
+        return f"{'P' if start else 'p'}er-example flooding (iFlood) at b = {level}"
     if regime.regime == "dp":
         # The configured target names the regime (as in its label); the spent epsilon is in the tables.
         epsilon = regime.params.get("epsilon", regime.epsilon)

@@ -9,6 +9,7 @@ TPR = Phi(Phi^-1(FPR) + d) with d = sqrt(2) Phi^-1(AUC), so each curve matches i
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
@@ -259,3 +260,32 @@ def rendered_report(tmp_path_factory, audit_result) -> tuple[Path, str]:
 
     path = render_report(audit_result, tmp_path_factory.mktemp("report") / "report.html")
     return path, path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A real (tiny) audit run folder: results.json, scores.npz and report.html as
+    ``python -m audit.run`` writes them. Two regimes cover every ``params`` key (DP-SGD with
+    iFlood has flood_level, epsilon, delta and max_grad_norm); two attacks give the
+    every-attack table. Seconds, not minutes: 2 models of 2 epochs on 40 candidates."""
+    from audit.config import AuditConfig
+    from audit.pipeline import run_audit
+
+    folder = tmp_path_factory.mktemp("tiny-run")
+    config = AuditConfig(
+        run_name="tiny",
+        pool_size=40,
+        models_per_regime=2,
+        epochs=2,
+        snapshots=1,
+        regimes=("standard", "dp:8+iflood:0.2"),
+        attacks=("loss", "confidence"),
+        main_attack="loss",
+        delta=1e-3,
+        device="cpu",
+        output_dir=str(folder),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Opacus's accountant warns about its own numerics
+        run_audit(config)
+    return folder

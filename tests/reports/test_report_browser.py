@@ -1,6 +1,7 @@
-"""The report in a real headless Chromium: it loads with no error, no request leaves the file,
-every picture decodes, the verdict and summary are visible, and a phone-width page does not
-scroll sideways. Screenshots at 1280 and 400 px land in the test's tmp_path for inspection.
+"""The report in a real headless Chromium, for the synthetic fixture and for the report a tiny
+real audit wrote: it loads with no error, no request leaves the file, every picture decodes,
+the verdict and tables are visible, and a phone-width page does not scroll sideways.
+Screenshots at 1280 and 400 px land in the test's tmp_path for inspection.
 
 Driven through Playwright against the system Chromium (Debian's ``chromium`` package): no
 browser is downloaded, so the test runs wherever that package is installed.
@@ -29,10 +30,15 @@ WIDTHS = (1280, 400)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)")
-def test_report_in_headless_chromium(rendered_report, tmp_path):
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+def test_report_in_headless_chromium(source, request, tmp_path):
+    """``synthetic``: the five-regime fixture; ``real``: the report a tiny real audit wrote."""
     from playwright.sync_api import sync_playwright
 
-    path, _ = rendered_report
+    if source == "synthetic":
+        path, regimes = request.getfixturevalue("rendered_report")[0], 5
+    else:
+        path, regimes = request.getfixturevalue("tiny_run") / "report.html", 2
     url = path.as_uri()
     requests: list[str] = []
     problems: list[str] = []
@@ -59,7 +65,8 @@ def test_report_in_headless_chromium(rendered_report, tmp_path):
                 assert all(children > 0 for children in svgs)
                 assert page.locator("#verdict .sentence").first.is_visible()
                 assert page.locator("#summary-table").is_visible()
-                assert page.locator("#summary-table tbody tr").count() == 5
+                assert page.locator("#summary-table tbody tr").count() == regimes
+                assert page.locator("#attacks-table").is_visible() and page.locator("#dp-table").is_visible()
                 # Wide tables scroll inside their wrapper; the page itself must not.
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
                 page.screenshot(path=str(tmp_path / f"report-{width}px.png"), full_page=True)

@@ -16,10 +16,12 @@ from audit import report
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _summary_table(html: str) -> str:
-    match = re.search(r'<table id="summary-table">.*?</table>', html, flags=re.DOTALL)
-    assert match, "no summary table"
-    return match.group(0)
+def _tables(html: str) -> list[str]:
+    """Every table of a report, and the verdict: what a re-render must reproduce exactly."""
+    tables = re.findall(r"<table\b.*?</table>", html, flags=re.DOTALL)
+    verdict = re.search(r'<section id="verdict".*?</section>', html, flags=re.DOTALL)
+    assert tables and verdict, "no tables or no verdict"
+    return [*tables, verdict.group(0)]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -43,7 +45,19 @@ def test_rerender_from_results_json_matches_a_direct_render(tmp_path, audit_resu
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == completed.stderr == ""
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert _summary_table(html) == _summary_table(rendered_report[1])
+    assert _tables(html) == _tables(rendered_report[1])
+    assert 'id="summary-table"' in html and 'id="attacks-table"' in html and 'id="dp-table"' in html
+
+
+def test_rerender_of_a_real_run_reproduces_every_table(tiny_run, tmp_path):
+    """The report audit.run wrote and the one re-rendered from its results.json agree on every
+    table (summary, every attack, DP, provenance) and on the verdict."""
+    output = tmp_path / "again.html"
+    assert report.main([str(tiny_run), "--output", str(output)]) == 0
+    original = (tiny_run / "report.html").read_text(encoding="utf-8")
+    again = output.read_text(encoding="utf-8")
+    assert len(_tables(original)) >= 6  # summary, attacks, DP, configuration, data set, environment
+    assert _tables(again) == _tables(original)
 
 
 def test_missing_run_folder_exits_2_with_one_line(tmp_path):

@@ -51,7 +51,10 @@ def test_report_names_every_regime_and_section(rendered_report, audit_result):
         "provenance",
     ):
         assert f'<section id="{section}"' in html
-    assert html.count("How to read this.") == 11
+    # One per section, and one for the every-attack table (the fixture has two attacks).
+    assert html.count("How to read this.") == 12
+    for table in ("summary-table", "attacks-table", "dp-table"):
+        assert f'<table id="{table}">' in html
 
 
 def test_every_image_is_an_embedded_png(rendered_report):

@@ -174,8 +174,86 @@ def test_standard_alone_asks_for_defences():
     assert "9.1% [7.8\u201310.5%]" in sentence
 
 
-def test_fixture_verdict_is_two_or_three_sentences(audit_result):
+def test_fixture_verdict_has_one_sentence_per_kind_of_defence(audit_result):
     sentences = verdict(audit_result)
-    assert 2 <= len(sentences) <= 3
+    assert len(sentences) == 3
     assert sentences[0].startswith("Flooding at b = 0.3 cut")
-    assert sentences[1].startswith("DP-SGD (\u03b5 = 8) cut")
+    assert sentences[1].startswith("Per-example flooding (iFlood) at b = 0.2 cut")
+    assert sentences[2].startswith("DP-SGD (\u03b5 = 8) cut")
+
+
+def test_iflood_gets_its_own_sentence_even_when_it_raises_the_leak():
+    """Seen on the demo audit: batch flooding cut the leak while iFlood raised it; a verdict
+    naming only the better flooding regime hid that."""
+    flood = _regime(
+        "flood(b=0.3)",
+        "flood",
+        _attack(tpr=0.017, tpr_ci=[0.010, 0.026]),
+        test_accuracy=0.507,
+        flood_level=0.3,
+    )
+    iflood = _regime(
+        "iflood(b=0.2)",
+        "iflood",
+        _attack(tpr=0.088, tpr_ci=[0.077, 0.106]),
+        test_accuracy=0.546,
+        flood_level=0.2,
+    )
+    sentences = verdict(_result(_standard(tpr=0.057, tpr_ci=(0.045, 0.071)), flood, iflood))
+    assert sentences == [
+        (
+            "Flooding at b = 0.3 cut the TPR at 1% FPR of LiRA (online) from 5.7% [4.5\u20137.1%] to "
+            "1.7% [1.0\u20132.6%], at a cost of 4.5 points of test accuracy."
+        ),
+        (
+            "Per-example flooding (iFlood) at b = 0.2 raised the TPR at 1% FPR of LiRA (online) from "
+            "5.7% [4.5\u20137.1%] to 8.8% [7.7\u201310.6%], at a cost of 0.6 points of test accuracy."
+        ),
+    ]
+
+
+def test_a_stronger_attack_beyond_the_main_attacks_interval_is_named():
+    standard = _standard()
+    flood = _regime(
+        "flood(b=0.3)",
+        "flood",
+        _attack(tpr=0.032, tpr_ci=[0.024, 0.041], auc=0.54, auc_ci=[0.52, 0.56]),
+        test_accuracy=0.538,
+        flood_level=0.3,
+    )
+    rmia = AttackSummary(**{**vars(_attack(tpr=0.05, auc=0.58)), "attack": "rmia"})
+    close = AttackSummary(**{**vars(_attack(tpr=0.05, auc=0.55)), "attack": "rmia"})  # inside the interval
+    flood.attacks["rmia"] = rmia
+    standard.attacks["rmia"] = close
+    sentences = verdict(_result(standard, flood))
+    assert sentences[-1] == (
+        "LiRA (online) is not the strongest attack everywhere: a higher AUC, above its confidence "
+        "interval, came from RMIA on flood(b=0.3) (see \u201cEvery attack\u201d)."
+    )
+
+
+def test_no_leak_lists_three_defences_in_one_sentence():
+    standard = _standard(tpr=0.012, tpr_ci=(0.008, 0.017))
+    defences = [
+        _regime(
+            "flood(b=0.3)",
+            "flood",
+            _attack(tpr=0.01, tpr_ci=[0.006, 0.015]),
+            test_accuracy=0.54,
+            flood_level=0.3,
+        ),
+        _regime(
+            "iflood(b=0.2)",
+            "iflood",
+            _attack(tpr=0.01, tpr_ci=[0.006, 0.015]),
+            test_accuracy=0.55,
+            flood_level=0.2,
+        ),
+        _regime("dp(eps=8)", "dp", _attack(tpr=0.01, tpr_ci=[0.006, 0.015]), test_accuracy=0.49, epsilon=8.0),
+    ]
+    sentences = verdict(_result(standard, *defences))
+    assert sentences[1] == (
+        "Flooding at b = 0.3 cost 1.2 points of test accuracy, per-example flooding (iFlood) at b = 0.2 "
+        "cost 0.2 points of test accuracy and DP-SGD (\u03b5 = 8) cost 6.2 points of test accuracy, "
+        "with no leak to cut."
+    )

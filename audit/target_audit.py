@@ -145,6 +145,8 @@ def _adopt_checkpoint_recipe(config: AuditConfig, target: TargetModel) -> AuditC
         learning_rate=recipe["learning_rate"] if regime["epsilon"] is None else config.learning_rate,
         dp_learning_rate=recipe["learning_rate"] if regime["epsilon"] is not None else config.dp_learning_rate,
         target_regime=spec,
+        delta=regime["delta"] if regime["delta"] is not None else config.delta,
+        max_grad_norm=regime["max_grad_norm"],
     )
 
 

@@ -89,3 +89,18 @@ def test_tiny_end_to_end_run_writes_report_and_results(tmp_path, capsys):
     again = json.loads((out / "results.json").read_text())
     assert all(m["cached"] for r in again["regimes"] for m in r["models"])
     assert again["regimes"][0]["attacks"]["loss"]["auc"] == results["regimes"][0]["attacks"]["loss"]["auc"]
+
+
+def test_unknown_attack_lists_the_valid_ones(tmp_path):
+    completed = _run_cli("--attacks", "lira", "--output-dir", str(tmp_path))
+    assert completed.returncode == 2
+    (line,) = completed.stderr.strip().splitlines()
+    assert "'lira'" in line and "lira-online" in line and "rmia" in line
+
+
+def test_list_attacks_names_every_attack_with_its_paper():
+    completed = _run_cli("--list-attacks")
+    assert completed.returncode == 0
+    for name in ("loss", "shadow", "lira-online", "lira-offline", "rmia", "label-only"):
+        assert any(line.startswith(name + " ") for line in completed.stdout.splitlines())
+    assert "Carlini" in completed.stdout and "Zarifzadeh" in completed.stdout

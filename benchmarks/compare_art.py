@@ -37,8 +37,9 @@ recipe exactly and see the same candidates:
   forest, a wide network on raw logits) learns that per-candidate base rate and scores the
   target's membership *inversely*: with every reference row (``--art-rows all``, (M - 1) * n
   rows, the rows our ``shadow`` attack trains on) ART's attacks on logits fell below
-  AUC 0.5. Balancing removes that artefact of the leave-one-out design, which only helps
-  ART; it costs ART one row per candidate out of seven.
+  AUC 0.5 (random forest 0.489, network 0.463 on the default pool). Balancing removes that
+  artefact of the leave-one-out design at the cost of one row per candidate out of seven,
+  and raised every ART figure we measured (random forest on logits: AUC 0.556).
 - ``infer(x, y, probabilities=True)``: the attack is built around the *target's*
   ``PyTorchClassifier``, which computes the target's outputs on all n candidates; the
   returned membership probability is the score (higher = member).
@@ -47,9 +48,9 @@ ART never sees the target's keep row, nor the target's outputs before ``infer``;
 attacks never see the target's keep row either (``leave_one_out`` fits on the other rows).
 
 ART's attack model reads whatever the wrapped model returns. Our models return logits
-(which ART's documentation prefers); ART's examples usually wrap a model that returns
-softmax probabilities. Both are run (``--art-outputs``), and "ART's best" is the best of
-every ART row, so the choice cannot handicap ART.
+(which the docstring of ART's ``PyTorchClassifier`` recommends); ART's examples usually
+wrap a model that returns softmax probabilities. Both are run (``--art-outputs``), and
+"ART's best" is the best of every ART row, so the choice cannot handicap ART.
 
 Every score matrix ``[M, n]`` (NaN rows for models not attacked) goes through the one
 metric function, ``attacks.metrics.evaluate_pooled`` (200 bootstrap resamples of the
@@ -61,8 +62,10 @@ forest draws from, and torch's, which its network's initialisation and shuffling
 are fixed per target, so a re-run prints the same table.
 
 Run: ``python benchmarks/compare_art.py [--cache-dir DIR] [--targets K] [--regime standard]``.
-Training the 8 default models takes about a minute on 2 CPU cores the first time; ART's
-"nn" attack model (100 epochs over ~7,000 rows per target) dominates the rest.
+On 2 CPU cores: training the 8 default models takes about 40 s the first time; ART's "nn"
+attack model (100 epochs over 6,000 rows) takes about 8 s per target and output kind,
+which dominates the rest (under 2.5 minutes in all with the pool cached). Results are in
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -110,19 +113,32 @@ class Row:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache-dir", default="/tmp/flood-audit-compare-art/cache", help="trained-model cache (the pipeline's layout)")
+    parser.add_argument(
+        "--cache-dir", default="/tmp/flood-audit-compare-art/cache", help="trained-model cache (the pipeline's layout)"
+    )
     parser.add_argument("--targets", type=int, default=0, help="attack only the first K models as targets (0: all)")
     parser.add_argument("--regime", default="standard", help="regime of the default configuration to attack")
     parser.add_argument("--attacks", nargs="+", default=list(OUR_ATTACKS), help="our attacks to run")
     parser.add_argument("--art-models", nargs="+", default=list(ART_MODELS), choices=ART_MODELS)
-    parser.add_argument("--art-outputs", nargs="+", default=list(ART_OUTPUTS), choices=ART_OUTPUTS,
-                        help="what the wrapped model returns to ART")
-    parser.add_argument("--art-rows", default="balanced", choices=ART_ROWS,
-                        help="ART's training rows: per candidate as many members as non-members, or every reference row")
+    parser.add_argument(
+        "--art-outputs",
+        nargs="+",
+        default=list(ART_OUTPUTS),
+        choices=ART_OUTPUTS,
+        help="what the wrapped model returns to ART",
+    )
+    parser.add_argument(
+        "--art-rows",
+        default="balanced",
+        choices=ART_ROWS,
+        help="ART's training rows: per candidate as many members as non-members, or every reference row",
+    )
     return parser.parse_args(argv)
 
 
-def build_pool(config: AuditConfig, regime_text: str, cache_dir: Path) -> tuple[AuditSplit, np.ndarray, PoolSignals, int]:
+def build_pool(
+    config: AuditConfig, regime_text: str, cache_dir: Path
+) -> tuple[AuditSplit, np.ndarray, PoolSignals, int]:
     """Train (or load from cache) the regime's pool exactly as ``audit.pipeline.run_audit``
     does. Returns the split, ``keep [M, n]``, the pool's signals and the number of classes."""
     regime = parse_regime(regime_text, delta=config.delta, max_grad_norm=config.max_grad_norm)
@@ -165,7 +181,9 @@ def art_classifiers(pool: PoolSignals, split: AuditSplit, num_classes: int, *, o
         with torch.no_grad():
             logits = model(torch.from_numpy(split.pool_x)).numpy()
         if not np.allclose(logits, cached_logits, atol=1e-4):
-            raise RuntimeError(f"model {trained.index}: weights in {trained.directory} do not reproduce its cached logits")
+            raise RuntimeError(
+                f"model {trained.index}: weights in {trained.directory} do not reproduce its cached logits"
+            )
         wrapped = model if outputs == "logits" else nn.Sequential(model, nn.Softmax(dim=1))
         classifiers.append(
             PyTorchClassifier(
@@ -217,7 +235,9 @@ def art_scores(
         use = training_rows(keep, target, rows=rows, seed=target)
         np.random.seed(target)  # ART's random forest draws from numpy's global state
         torch.manual_seed(target)  # ART's attack network: initialisation and shuffling
-        attack = MembershipInferenceBlackBox(classifiers[target], input_type="prediction", attack_model_type=attack_model_type)
+        attack = MembershipInferenceBlackBox(
+            classifiers[target], input_type="prediction", attack_model_type=attack_model_type
+        )
         attack.fit(
             x=None,
             y=labels[use & keep],
@@ -259,14 +279,19 @@ def print_table(rows: list[Row], keep: np.ndarray) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     config = AuditConfig(device="cpu")
-    versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("adversarial-robustness-toolbox", "torch", "scikit-learn"))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; {versions}")
+    versions = ", ".join(
+        f"{p} {metadata.version(p)}" for p in ("adversarial-robustness-toolbox", "torch", "scikit-learn")
+    )
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; {versions}")
     print(f"training or loading the {args.regime} pool of the default configuration in {args.cache_dir}")
     split, keep, pool, num_classes = build_pool(config, args.regime, Path(args.cache_dir))
     n_models = len(keep)
     targets = list(range(args.targets if 0 < args.targets < n_models else n_models))
     logits, labels = pool.logits, split.pool_y
-    print(f"pool: {n_models} models x {len(labels)} candidates; targets {targets}, each with {n_models - 1} reference models")
+    print(
+        f"pool: {n_models} models x {len(labels)} candidates; targets {targets}, each with {n_models - 1} reference models"
+    )
 
     rows = []
     for name in args.attacks:

@@ -25,10 +25,11 @@ import audit
 from attacks import DEFAULT_ATTACKS, create_attack
 from audit.artifacts import write_json, write_npz
 from audit.config import AuditConfig, write_config_toml
-from audit.data import make_keep_matrix, split_pool
+from audit.data import ArrayDataset, AuditSplit, make_keep_matrix, split_pool
 from audit.datasets import load_dataset
 from audit.errors import AuditInputError
-from audit.pool import TrainedModel, train_pool
+from audit.pool import PoolSignals, ProgressCallback, TrainedModel, train_pool
+from audit.regimes import Regime
 from audit.results import AuditResult
 from audit.summary import summarise_pool
 from audit.target_audit import audit_target_model
@@ -128,6 +129,37 @@ def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditR
     return AuditRun(result=result, directory=output_dir)
 
 
+def train_regime_pool(
+    config: AuditConfig,
+    *,
+    regime: Regime,
+    dataset: ArrayDataset,
+    data_fingerprint: str,
+    split: AuditSplit,
+    keep: np.ndarray,
+    device: torch.device,
+    cache_dir: Path,
+    on_model_done: ProgressCallback | None = None,
+) -> PoolSignals:
+    """Train (or load from cache) one regime's pool exactly as an audit of ``config`` does:
+    the one place that turns a configuration into ``train_pool`` arguments, so anything else
+    (benchmarks) that wants the audit's models gets the same cache keys."""
+    return train_pool(
+        split=split,
+        keep=keep,
+        recipe=config.recipe(regime),
+        num_classes=dataset.num_classes,
+        is_image=dataset.is_image,
+        data_fingerprint=data_fingerprint,
+        seed=config.seed,
+        device=device,
+        cache_dir=cache_dir,
+        query_set=config.queries,
+        snapshot_epochs=config.snapshot_epochs(),
+        on_model_done=on_model_done,
+    )
+
+
 def _audit_pools(config: AuditConfig, *, dataset, split, keep, attack_names, device, cache_dir, log):
     """Train (or load) each regime's pool and attack every model in turn."""
     regimes = config.regime_list()
@@ -139,18 +171,15 @@ def _audit_pools(config: AuditConfig, *, dataset, split, keep, attack_names, dev
     regime_results, all_scores = [], {}
     for number, regime in enumerate(regimes, 1):
         prefix = f"[{number}/{len(regimes)} {regime.label}]"
-        pool = train_pool(
+        pool = train_regime_pool(
+            config,
+            regime=regime,
+            dataset=dataset,
+            data_fingerprint=fingerprint,
             split=split,
             keep=keep,
-            recipe=config.recipe(regime),
-            num_classes=dataset.num_classes,
-            is_image=dataset.is_image,
-            data_fingerprint=fingerprint,
-            seed=config.seed,
             device=device,
             cache_dir=cache_dir,
-            query_set=config.queries,
-            snapshot_epochs=config.snapshot_epochs(),
             on_model_done=lambda model, total, prefix=prefix: log(_model_line(prefix, model, total)),
         )
         result, scores = summarise_pool(

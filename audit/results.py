@@ -87,8 +87,9 @@ class EpochRecord:
     """Training history of one model after one epoch.
 
     ``train_loss`` is the mean of the objective's mini-batch cross-entropy over the epoch
-    (what flooding acts on); ``eval_train_loss`` is the cross-entropy of the model in eval
-    mode on its whole training half, measured after the epoch.
+    (what flooding acts on); ``eval_train_loss`` and the accuracies are measured in eval mode
+    after the epoch on the first 1,024 examples (in random order) of the model's training
+    half and of the test part.
     """
 
     epoch: int

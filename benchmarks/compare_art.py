@@ -11,7 +11,7 @@ at ART's default. Ours: ``loss``, ``shadow``, ``lira-online``, ``lira-offline`` 
 
 Models: the pool of the default configuration (``AuditConfig()``: digits, MLP, 40 epochs,
 8 models, 1,000 candidates) in one regime (``--regime``, default ``standard``), trained by
-``audit.pool.train_pool`` with the pipeline's recipe, seed, query set and snapshot epochs, so
+``audit.pipeline.train_regime_pool`` (the pipeline's own recipe, seed, query set and snapshot epochs), so
 a cache the pipeline wrote is reused and vice versa. ART gets each model loaded from its
 cached ``weights.npz`` and wrapped in a ``PyTorchClassifier``; the script checks that the
 wrapper's outputs equal the cached logits our attacks read, so both sides attack the very
@@ -90,8 +90,8 @@ from attacks import evaluate_pooled, leave_one_out_scores
 from audit.config import AuditConfig
 from audit.data import AuditSplit, make_keep_matrix, split_pool
 from audit.datasets import load_dataset
-from audit.pipeline import resolve_device
-from audit.pool import PoolSignals, train_pool
+from audit.pipeline import resolve_device, train_regime_pool
+from audit.pool import PoolSignals
 from audit.regimes import parse_regime
 from models import create_model, load_weights
 
@@ -145,18 +145,15 @@ def build_pool(
     dataset = load_dataset(config.dataset)
     split = split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed)
     keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=config.seed)
-    pool = train_pool(
+    pool = train_regime_pool(
+        config,
+        regime=regime,
+        dataset=dataset,
+        data_fingerprint=dataset.fingerprint(),
         split=split,
         keep=keep,
-        recipe=config.recipe(regime),
-        num_classes=dataset.num_classes,
-        is_image=dataset.is_image,
-        data_fingerprint=dataset.fingerprint(),
-        seed=config.seed,
         device=resolve_device(config.device),
         cache_dir=cache_dir,
-        query_set=config.queries,
-        snapshot_epochs=config.snapshot_epochs(),
         on_model_done=lambda model, total: print(
             f"  model {model.index + 1}/{total}: {'cached' if model.cached else f'trained in {model.seconds:.1f} s'}",
             flush=True,

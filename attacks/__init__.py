@@ -1,18 +1,18 @@
 """Membership-inference attacks and their metrics: pure numpy / scipy / scikit-learn.
 
+Layer: a leaf. It imports only :mod:`results` (the shared vocabularies) of flood-audit, never
+torch, ``models``, ``reports`` or ``audit``, and does no file I/O. Inside the package the
+imports run one way: ``registry`` -> attack modules -> ``base`` and ``signals``; ``metrics``
+and ``evaluation`` sit beside them.
+
 Every attack maps logits ``[M, n, A, C]`` of reference models plus their keep rows to
 calibration, and a target's logits ``[n, A, C]`` to float64 scores ``[n]``, higher =
 member. :func:`leave_one_out_scores` attacks every model of a pool in turn;
 :mod:`attacks.metrics` turns scores into AUC, TPR at low FPR and epsilon lower bounds.
 """
 
-from attacks.base import (
-    AttackInfo,
-    AttackInputError,
-    MembershipAttack,
-    available_attacks,
-    create_attack,
-)
+from attacks.base import AttackInputError, MembershipAttack
+from attacks.registry import AttackInfo, available_attacks, create_attack
 from attacks.evaluation import leave_one_out_scores
 from attacks.metrics import (
     AttackMetrics,

@@ -1,4 +1,5 @@
-"""The attack protocol, its input checks, and the registry of attacks by name.
+"""The attack protocol and its input checks (the registry of attacks by name is in
+:mod:`attacks.registry`).
 
 Shapes used throughout the package:
 
@@ -21,11 +22,9 @@ RMIA) override ``_fit_each_target`` to take the target's share out of totals com
 from __future__ import annotations
 
 import abc
-import functools
 import inspect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
@@ -36,15 +35,6 @@ class AttackInputError(ValueError):
 
     The message is one line that names the offending value and, where there is one, the fix.
     """
-
-
-@dataclass(frozen=True)
-class AttackInfo:
-    """What ``--attacks`` help lists for one registered attack."""
-
-    name: str
-    description: str
-    reference: str
 
 
 class MembershipAttack(abc.ABC):
@@ -190,63 +180,3 @@ def check_leave_one_out(
     if outside:
         raise AttackInputError(f"targets {outside} are not model indices in [0, {n_models})")
     return logits, keep, labels, sorted(set(targets))
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One registry name: an attack class with some of its options fixed."""
-
-    cls: type[MembershipAttack]
-    fixed: dict[str, Any]
-    description: str
-
-
-@functools.cache
-def _registry() -> dict[str, _Entry]:
-    # Imported here, not at module level, because every attack module imports this one.
-    from attacks import label_only, lira, rmia, shadow, threshold
-
-    entries: dict[str, _Entry] = {}
-    for cls in (
-        threshold.LossAttack,
-        threshold.ConfidenceAttack,
-        threshold.EntropyAttack,
-        threshold.ModifiedEntropyAttack,
-    ):
-        entries[cls.name] = _Entry(cls, {}, cls.description)
-        entries[f"{cls.name}-class"] = _Entry(cls, {"per_class": True}, f"{cls.description}, one threshold per class")
-    for cls in (shadow.ShadowAttack, lira.LiRAOnline, lira.LiRAOffline, rmia.RMIAAttack, label_only.LabelOnlyAttack):
-        entries[cls.name] = _Entry(cls, {}, cls.description)
-    return entries
-
-
-def available_attacks() -> dict[str, AttackInfo]:
-    """Every registered attack by name, in a stable order (cheap metric attacks first)."""
-    return {name: AttackInfo(name, e.description, e.cls.reference) for name, e in _registry().items()}
-
-
-def create_attack(name: str, **options: Any) -> MembershipAttack:
-    """The registered attack ``name`` with ``options`` (keyword settings of its class).
-
-    >>> create_attack("confidence", per_class=True)
-    ConfidenceAttack(per_class=True)
-
-    Raises :class:`AttackInputError` for an unknown name (listing the valid ones), an unknown
-    option (listing the attack's options) or an unusable option value (naming it).
-    """
-    registry = _registry()
-    if name not in registry:
-        raise AttackInputError(f"unknown attack {name!r}; valid attacks: {', '.join(registry)}")
-    entry = registry[name]
-    valid = [p for p in inspect.signature(entry.cls.__init__).parameters if p != "self"]
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise AttackInputError(
-            f"attack {name!r} has no option(s) {', '.join(unknown)}; its options: {', '.join(valid) or 'none'}"
-        )
-    clashing = {k: v for k, v in options.items() if k in entry.fixed and entry.fixed[k] != v}
-    if clashing:
-        raise AttackInputError(f"attack {name!r} fixes {entry.fixed}; got {clashing}: use {entry.cls.name!r} instead")
-    attack = entry.cls(**{**options, **entry.fixed})
-    attack._validate_options()
-    return attack

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from attacks.base import create_attack
+from attacks.registry import create_attack
 
 
 def leave_one_out_scores(
@@ -23,7 +23,7 @@ def leave_one_out_scores(
     models as references.
 
     ``logits [M, n, A, C]``, ``keep bool [M, n]``, ``labels [n]``; ``options`` go to
-    :func:`attacks.base.create_attack`; ``targets`` (default: all M) are the model indices
+    :func:`attacks.registry.create_attack`; ``targets`` (default: all M) are the model indices
     to attack. Returns float64 ``[M, n]``, higher = member; rows not in ``targets`` are NaN.
     The references' keep rows are the calibration ground truth; the target's is never seen.
 

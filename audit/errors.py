@@ -10,3 +10,10 @@ class AuditInputError(ValueError):
 
     The message names the problem and, where there is one, the fix.
     """
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, shortened to ``limit`` characters (for quoting a
+    library's error inside one of ours)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

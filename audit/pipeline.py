@@ -8,31 +8,27 @@ Models are cached as they finish, so an interrupted audit resumes where it stopp
 
 from __future__ import annotations
 
-import os
-import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import torch
 
-import audit
 from attacks import DEFAULT_ATTACKS, create_attack
-from audit.artifacts import write_json, write_npz
-from audit.config import AuditConfig, write_config_toml
-from audit.data import ArrayDataset, AuditSplit, make_keep_matrix, split_pool
-from audit.datasets import load_dataset
-from audit.errors import AuditInputError
+from audit.analysis import summarise_pool
+from audit.config import recipe_for, regime_list, snapshot_epochs, validate, write_config_toml
+from audit.data import ArrayDataset, AuditSplit, load_dataset, make_keep_matrix, split_pool
 from audit.pool import PoolSignals, ProgressCallback, TrainedModel, train_pool
-from audit.regimes import Regime
-from audit.results import AuditResult
-from audit.summary import summarise_pool
-from audit.target_audit import audit_target_model
+from audit.provenance import environment_record
+from audit.target import audit_target_model
+from audit.training import Regime, resolve_device
+from reports import render_report
+from results.config import AuditConfig
+from results.files import write_json, write_npz
+from results.records import AuditResult, DatasetRecord
 
 Log = Callable[[str], None]
 
@@ -49,22 +45,13 @@ class AuditRun:
         return self.directory / "report.html"
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise AuditInputError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu or auto")
-    return torch.device(name)
-
-
 def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditRun:
     """Run the audit ``config`` describes; writes into ``config.output_dir``.
 
     Without ``config.model``, every regime's pool of models is attacked model by model;
     with it, the user's model is the target (see :mod:`audit.target_audit`).
     """
-    config.validate()
+    validate(config)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
     device = resolve_device(config.device)
@@ -105,17 +92,17 @@ def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditR
 
     result = AuditResult(
         run_name=config.run_name,
-        config=config.to_dict(),
-        dataset={
-            "name": dataset.name,
-            "num_classes": dataset.num_classes,
-            "input_shape": list(dataset.input_shape),
-            "pool_size": len(split.pool_y),
-            "test_size": len(split.test_y),
-            "fingerprint": dataset.fingerprint(),
-        },
+        config=config,
+        dataset=DatasetRecord(
+            name=dataset.name,
+            num_classes=dataset.num_classes,
+            input_shape=list(dataset.input_shape),
+            pool_size=len(split.pool_y),
+            test_size=len(split.test_y),
+            fingerprint=dataset.fingerprint(),
+        ),
         regimes=regime_results,
-        environment=_environment(device, started_at=started_at, seconds=time.perf_counter() - clock, seed=config.seed),
+        environment=environment_record(device, started_at=started_at, seconds=time.perf_counter() - clock, seed=config.seed),
         main_attack=config.main_attack,
     )
     write_npz(
@@ -123,8 +110,6 @@ def run_audit(config: AuditConfig, *, log: Log = lambda message: None) -> AuditR
     )
     write_json(output_dir / "results.json", result.to_dict())
     write_config_toml(output_dir / "config.toml", config)
-    from reports import render_report
-
     render_report(result, output_dir / "report.html")
     return AuditRun(result=result, directory=output_dir)
 
@@ -147,7 +132,7 @@ def train_regime_pool(
     return train_pool(
         split=split,
         keep=keep,
-        recipe=config.recipe(regime),
+        recipe=recipe_for(config, regime),
         num_classes=dataset.num_classes,
         is_image=dataset.is_image,
         data_fingerprint=data_fingerprint,
@@ -155,14 +140,14 @@ def train_regime_pool(
         device=device,
         cache_dir=cache_dir,
         query_set=config.queries,
-        snapshot_epochs=config.snapshot_epochs(),
+        snapshot_epochs=snapshot_epochs(config),
         on_model_done=on_model_done,
     )
 
 
 def _audit_pools(config: AuditConfig, *, dataset, split, keep, attack_names, device, cache_dir, log):
     """Train (or load) each regime's pool and attack every model in turn."""
-    regimes = config.regime_list()
+    regimes = regime_list(config)
     fingerprint = dataset.fingerprint()
     log(
         f"auditing {len(regimes)} regimes x {config.models_per_regime} models on {dataset.name} "
@@ -216,24 +201,3 @@ def _model_line(prefix: str, model: TrainedModel, total: int) -> str:
         f"{prefix} model {model.index + 1}/{total} ({source}): train loss {last.eval_train_loss:.3f}, "
         f"train acc {last.train_accuracy:.1%}, test acc {last.test_accuracy:.1%}{epsilon}"
     )
-
-
-def _environment(device: torch.device, *, started_at: datetime, seconds: float, seed: int) -> dict:
-    versions = {}
-    for package in ("torch", "opacus", "numpy", "scikit-learn", "matplotlib", "jinja2"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return {
-        "flood_audit": audit.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
-        "packages": versions,
-        "seed": seed,
-        "started_at": started_at.isoformat(timespec="seconds"),
-        "seconds": round(seconds, 2),
-    }

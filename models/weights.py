@@ -6,13 +6,13 @@ loads into a plain model exactly like a non-private one.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from results.files import write_npz
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -23,16 +23,7 @@ def unwrap(model: nn.Module) -> nn.Module:
 def save_weights(model: nn.Module, path: Path) -> None:
     """Write ``model``'s state_dict as an ``.npz`` file, atomically (temp file + rename)."""
     state = {name: tensor.detach().cpu().numpy() for name, tensor in unwrap(model).state_dict().items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **state)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(Path(path), compress=False, **state)
 
 
 def load_weights(model: nn.Module, path: Path) -> nn.Module:

@@ -11,7 +11,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from audit.results import AuditResult
+from results.records import AuditResult
+from results.serialization import to_json_dict
 from reports import figures
 from reports.datauri import figure_to_data_uri, image_to_data_uri
 from reports.formatting import attack_name
@@ -106,7 +107,7 @@ def report_context(result: AuditResult) -> dict[str, Any]:
         "privacy": privacy_table(result),
         "privacy_summary": privacy_summary(result),
         "config": effective_config(result),
-        "dataset": flatten(result.dataset),
+        "dataset": flatten(to_json_dict(result.dataset)),
         "environment": environment_pairs(result),
         "schema_version": result.schema_version,
     }
@@ -114,7 +115,9 @@ def report_context(result: AuditResult) -> dict[str, Any]:
 
 def _ci_percent(result: AuditResult) -> str:
     """The level of the stored confidence intervals as text ("95%"), "bootstrap" if they differ."""
-    levels = {a.ci_level for r in result.regimes for a in r.attacks.values() if a.auc_ci or a.tpr_at_fpr_ci}
+    levels = {
+        a.ci_level for r in result.regimes for a in r.attacks.values() if a.auc_ci or any(t.ci for t in a.tpr_at_fpr)
+    }
     return f"{100 * levels.pop():g}%" if len(levels) == 1 else "bootstrap"
 
 

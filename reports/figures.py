@@ -19,8 +19,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from audit.results import AuditResult, RegimeResult
-from reports.dp_bound import dp_tpr_bound
+from attacks.metrics import dp_tpr_bound
+from results.records import AuditResult, RegimeResult
+from results.vocabulary import HEADLINE_FPR, RegimeKind
 from reports.formatting import attack_name, decimal, epsilon_text, is_missing
 from reports.readings import auc_reading, tpr_reading
 from reports.style import regime_styles, strength
@@ -50,7 +51,7 @@ def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
         attack = regime.attacks.get(result.main_attack)
         if attack is None:
             continue
-        reading = auc_reading(attack) if x == "auc" else tpr_reading(attack, 0.01)
+        reading = auc_reading(attack) if x == "auc" else tpr_reading(attack, HEADLINE_FPR)
         accuracy = regime.mean("test_accuracy")
         if reading is None or is_missing(reading.value) or is_missing(accuracy):
             continue
@@ -60,14 +61,14 @@ def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
 
     figure = Figure(figsize=(_WIDTH, 4.8), layout="constrained")
     ax = figure.add_subplot()
-    baseline = [p for p in points if p[0].regime == "standard"][:1]
+    baseline = [p for p in points if p[0].regime == RegimeKind.STANDARD][:1]
     curves: dict[tuple[str, float | None], list] = defaultdict(list)
     for point in points:
         regime = point[0]
-        if regime.regime in ("flood", "iflood"):
+        if regime.regime in (RegimeKind.FLOOD, RegimeKind.IFLOOD):
             curves[(regime.regime, None)].append(point)
-        elif regime.regime == "dp":
-            curves[("dp", regime.flood_level)].append(point)
+        elif regime.regime == RegimeKind.DP:
+            curves[(RegimeKind.DP, regime.flood_level)].append(point)
     for curve in curves.values():
         curve = baseline + sorted(curve, key=lambda p: strength(p[0]))
         if len(curve) > 1:
@@ -108,7 +109,7 @@ def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
         )
     name = _text_attack(result.main_attack)
     if x == "tpr":
-        ax.axvline(0.01, **_CHANCE, label="guessing")
+        ax.axvline(HEADLINE_FPR, **_CHANCE, label="guessing")
         ax.set_xlabel(f"TPR at 1% FPR, {name}")
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
     else:
@@ -490,7 +491,7 @@ def _log_floor(fpr_curves: list[list[float]]) -> float:
 
 def _draw_dp_bound(ax: Axes, regime: RegimeResult, *, low: float, colour: str | tuple[float, ...]) -> None:
     """The (epsilon, delta)-DP ceiling on TPR, for a DP regime that recorded delta."""
-    epsilon, delta = regime.epsilon, regime.params.get("delta")
+    epsilon, delta = regime.epsilon, regime.params.delta
     if epsilon is None or is_missing(delta):
         return
     fpr = np.logspace(np.log10(low), 0, 200)

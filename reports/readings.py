@@ -6,10 +6,9 @@ and whether the audit could resolve it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from audit.results import AttackSummary, AuditResult
+from results.records import AttackSummary, AuditResult
 from reports.formatting import is_missing
 
 
@@ -23,20 +22,11 @@ class Reading:
 
 
 def tpr_reading(attack: AttackSummary, fpr: float) -> Reading | None:
-    """The attack's TPR at the FPR target ``fpr``, or None if the audit did not measure it.
-
-    ``tpr_at_fpr`` keys are FPR targets written as strings (``"0.01"``); they are matched by
-    value so that ``"0.010"`` and ``"1e-2"`` are found too.
-    """
-    key = _fpr_key(attack.tpr_at_fpr, fpr)
-    if key is None:
+    """The attack's TPR at the FPR target ``fpr``, or None if the audit did not measure it."""
+    record = attack.at(fpr)
+    if record is None:
         return None
-    intervals = attack.tpr_at_fpr_ci or {}
-    return Reading(
-        value=attack.tpr_at_fpr[key],
-        interval=_complete(intervals.get(key)),
-        resolvable=attack.tpr_resolvable.get(key, True),
-    )
+    return Reading(value=record.tpr, interval=_complete(record.ci), resolvable=record.resolvable)
 
 
 def auc_reading(attack: AttackSummary) -> Reading:
@@ -56,13 +46,3 @@ def _complete(interval: list[float] | None) -> list[float] | None:
     if interval is None or len(interval) != 2 or any(is_missing(v) for v in interval):
         return None
     return list(interval)
-
-
-def _fpr_key(values: dict[str, float], target: float) -> str | None:
-    for key in values:
-        try:
-            if math.isclose(float(key), target, rel_tol=1e-6):
-                return key
-        except ValueError:
-            continue
-    return None

@@ -8,14 +8,13 @@ always on because run names, config values and paths are user text.
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from audit.results import AuditResult
 from reports.context import report_context
+from results.files import write_text
+from results.records import AuditResult
 
 
 def render_report(result: AuditResult, path: Path) -> Path:
@@ -25,17 +24,7 @@ def render_report(result: AuditResult, path: Path) -> Path:
     reader never sees a half-written report and an interrupted render leaves the old one.
     """
     path = Path(path)
-    html = _environment().get_template("report.html.j2").render(report_context(result))
-    # Not tempfile.mkstemp: its files are private (0600) and the report should get the
-    # permissions any file the user writes gets.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as stream:
-            stream.write(html)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_text(path, _environment().get_template("report.html.j2").render(report_context(result)))
     return path
 
 

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib import colormaps
 
-from audit.results import AuditResult, RegimeResult
+from results.records import AuditResult, RegimeResult
+from results.vocabulary import RegimeKind
 
 # kind -> (colormap, marker); the colormap is sampled from its light to its dark end.
 _KINDS = {
-    "standard": ("Greys", "o"),
-    "flood": ("Blues", "s"),
-    "iflood": ("Greens", "^"),
-    "dp": ("Reds", "D"),
+    RegimeKind.STANDARD: ("Greys", "o"),
+    RegimeKind.FLOOD: ("Blues", "s"),
+    RegimeKind.IFLOOD: ("Greens", "^"),
+    RegimeKind.DP: ("Reds", "D"),
 }
 _OTHER = ("Purples", "P")
 
@@ -47,6 +48,6 @@ def strength(regime: RegimeResult) -> float:
     """How strongly a regime regularises: its flood level, or 1/epsilon for DP-SGD."""
     if regime.epsilon is not None:
         return 1.0 / regime.epsilon
-    if "epsilon" in regime.params and regime.params["epsilon"]:
-        return 1.0 / regime.params["epsilon"]
+    if regime.params.epsilon:
+        return 1.0 / regime.params.epsilon
     return regime.flood_level or 0.0

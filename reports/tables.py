@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit.results import AttackSummary, AuditResult, RegimeResult
+from results.records import AttackSummary, AuditResult, RegimeResult
+from results.serialization import to_json_dict
+from results.vocabulary import FPR_TARGETS, HEADLINE_FPR
 from reports.formatting import (
     MISSING,
     attack_name,
@@ -26,8 +28,6 @@ from reports.formatting import (
     percent_interval,
 )
 from reports.readings import attack_names, tpr_reading
-
-_TPR_FPRS = (0.001, 0.01)
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,7 @@ def summary_table(result: AuditResult) -> Table:
     attack = result.main_attack
     rows = []
     for regime in result.regimes:
-        # 1% before 0.1%: the verdict's figure stays in view on a phone, where the table scrolls.
-        cells = _attack_cells(regime.attacks.get(attack), fprs=(0.01, 0.001))
+        cells = _attack_cells(regime.attacks.get(attack), fprs=_headline_first())
         cells += [
             Cell(percent(regime.mean("test_accuracy"))),
             Cell(percent(regime.mean("train_accuracy"))),
@@ -117,7 +116,7 @@ def summary_table(result: AuditResult) -> Table:
         ]
         rows.append(Row(label=regime.label, cells=cells))
     groups = [
-        ColumnGroup(attack_name(attack), ["AUC", "TPR @ 1% FPR", "TPR @ 0.1% FPR"]),
+        ColumnGroup(attack_name(attack), ["AUC", *(_tpr_heading(f) for f in _headline_first())]),
         ColumnGroup(
             "Models (mean over pool)",
             ["test acc.", "train acc.", "final train loss", "confidence, members", "confidence, non-members"],
@@ -138,17 +137,17 @@ def attacks_table(result: AuditResult) -> Table:
     for regime in result.regimes:
         summaries = [regime.attacks.get(name) for name in attacks]
         aucs = [None if a is None else a.auc for a in summaries]
-        tprs = [_tpr_value(a, 0.01) for a in summaries]
+        tprs = [_tpr_value(a, HEADLINE_FPR) for a in summaries]
         # No intervals here: they would double the table's width and height; the main
         # attack's are in the summary table.
         auc_cells = [Cell(decimal(a)) for a in aucs]
-        tpr_cells = [_tpr_cell(a, 0.01, intervals=False) for a in summaries]
+        tpr_cells = [_tpr_cell(a, HEADLINE_FPR, intervals=False) for a in summaries]
         columns += [_mark_best(auc_cells, aucs), _mark_best(tpr_cells, tprs)]
     rows = [
         Row(label=attack_name(name), cells=[column[i] for column in columns])
         for i, name in enumerate(attacks)
     ]
-    groups = [ColumnGroup(r.label, ["AUC", "TPR @ 1% FPR"]) for r in result.regimes]
+    groups = [ColumnGroup(r.label, ["AUC", _tpr_heading(HEADLINE_FPR)]) for r in result.regimes]
     return Table(id="attacks-table", corner="Attack", groups=groups, rows=rows)
 
 
@@ -182,7 +181,7 @@ def privacy_table(result: AuditResult) -> Table | None:
         accountant = (
             f"accountant \u03b5 = {epsilon_text(regime.epsilon)}" if regime.epsilon is not None else "not DP"
         )
-        delta = regime.params.get("delta")
+        delta = regime.params.delta
         heading = f"{accountant}, \u03b4 = {general(delta)}" if not is_missing(delta) else accountant
         groups.append(ColumnGroup(regime.label, [f"lower bound ({heading})"]))
     rows = [
@@ -254,7 +253,7 @@ def pooling_note(result: AuditResult) -> str:
         if (a := r.attacks.get(result.main_attack)) is not None and a.min_non_members_per_target is not None
     ]
     pooled_only = [
-        f for f in _TPR_FPRS if per_target and min(per_target) * f < 1 and _resolved_pooled(result, f)
+        f for f in FPR_TARGETS if per_target and min(per_target) * f < 1 and _resolved_pooled(result, f)
     ]
     if pooled_only:
         fpr = max(pooled_only)
@@ -315,12 +314,13 @@ def effective_config(result: AuditResult) -> list[tuple[str, str]]:
         "attacks": ", ".join(dict.fromkeys(name for r in result.regimes for name in r.attacks)),
     }
     pairs = []
-    for key, value in flatten(result.config):
-        raw = result.config.get(key)
+    config = to_json_dict(result.config)
+    for key, value in flatten(config):
+        raw = config.get(key)
         if key in ran and raw in ([], ()) and ran[key]:
             value = f"{ran[key]} (default)"
-        elif key == "test_size" and raw == 0 and "test_size" in result.dataset:
-            value = f"0 (default: every example outside the pool, {result.dataset['test_size']} here)"
+        elif key == "test_size" and raw == 0:
+            value = f"0 (default: every example outside the pool, {result.dataset.test_size} here)"
         elif raw == "":
             value = "(default)"
         pairs.append((key, value))
@@ -332,8 +332,9 @@ def environment_pairs(result: AuditResult) -> list[tuple[str, str]]:
     how many models this run trained and how many it loaded from the cache (a run that
     found every model cached takes seconds, which the duration alone would not explain)."""
     pairs = []
-    for key, value in flatten(result.environment):
-        raw = result.environment.get(key)
+    environment = to_json_dict(result.environment)
+    for key, value in flatten(environment):
+        raw = environment.get(key)
         if key in ("seconds", "duration_seconds") and isinstance(raw, (int, float)):
             minutes, seconds = divmod(raw, 60)
             value = f"{raw:.1f} s" + (f" ({int(minutes)} min {seconds:.0f} s)" if minutes else "")
@@ -398,3 +399,13 @@ def _setting_text(value: Any) -> str:
     if isinstance(value, float):
         return general(value)
     return json.dumps(value, ensure_ascii=False)
+
+
+def _headline_first() -> tuple[float, ...]:
+    """The FPR targets, the headline one first: the verdict's figure stays in view on a
+    phone, where the table scrolls."""
+    return (HEADLINE_FPR, *(f for f in FPR_TARGETS if f != HEADLINE_FPR))
+
+
+def _tpr_heading(fpr: float) -> str:
+    return f"TPR @ {100 * fpr:g}% FPR"

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audit.results import AuditResult, RegimeResult
+from results.records import AuditResult, RegimeResult
+from results.vocabulary import DEFENCE_KINDS, HEADLINE_FPR, RegimeKind
 from reports.formatting import (
     attack_name,
     decimal,
@@ -25,8 +26,6 @@ from reports.formatting import (
 )
 from reports.readings import Reading, auc_reading, tpr_reading
 
-# Kinds of defence in the order the verdict names them.
-_DEFENCES = ("flood", "iflood", "dp")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class _Metric:
         summary = regime.attacks.get(attack)
         if summary is None:
             return None
-        reading = tpr_reading(summary, 0.01) if self.name == "tpr" else auc_reading(summary)
+        reading = tpr_reading(summary, HEADLINE_FPR) if self.name == "tpr" else auc_reading(summary)
         return None if reading is None or is_missing(reading.value) else reading
 
     def phrase(self, attack: str) -> str:
@@ -56,7 +55,7 @@ class _Metric:
         return f"{value} [{interval}]" if interval else value
 
 
-_TPR = _Metric(name="tpr", chance=0.01)
+_TPR = _Metric(name="tpr", chance=HEADLINE_FPR)
 _AUC = _Metric(name="auc", chance=0.5)
 
 
@@ -65,13 +64,13 @@ def verdict(result: AuditResult) -> list[str]:
     of defence, after a note when TPR gives way to AUC and before a caveat when another
     attack beats the main one."""
     attack = result.main_attack
-    baseline = next((r for r in result.regimes if r.regime == "standard" and attack in r.attacks), None)
+    baseline = next((r for r in result.regimes if r.regime == RegimeKind.STANDARD and attack in r.attacks), None)
     if baseline is None:
         return [
             f"This audit has no standard (undefended) regime attacked by {attack_name(attack)}, so there is "
             "no baseline to measure the defences against; the summary table lists each regime's figures."
         ]
-    groups = [[r for r in result.regimes if r.regime == kind and attack in r.attacks] for kind in _DEFENCES]
+    groups = [[r for r in result.regimes if r.regime == kind and attack in r.attacks] for kind in DEFENCE_KINDS]
 
     sentences = []
     metric = _TPR
@@ -165,13 +164,13 @@ def _describe(regime: RegimeResult, *, start: bool = True) -> str:
     """How a sentence names a regime: "Flooding at b = 0.3", "DP-SGD (ε = 8)"; in lower
     case where it does not start the sentence ("flooding at b = 0.3")."""
     level = general(regime.flood_level) if regime.flood_level else None
-    if regime.regime == "flood":
+    if regime.regime == RegimeKind.FLOOD:
         return f"{'F' if start else 'f'}looding at b = {level}"
-    if regime.regime == "iflood":
+    if regime.regime == RegimeKind.IFLOOD:
         return f"{'P' if start else 'p'}er-example flooding (iFlood) at b = {level}"
-    if regime.regime == "dp":
+    if regime.regime == RegimeKind.DP:
         # The configured target names the regime (as in its label); the spent epsilon is in the tables.
-        epsilon = regime.params.get("epsilon", regime.epsilon)
+        epsilon = regime.params.epsilon if regime.params.epsilon is not None else regime.epsilon
         text = f"DP-SGD (\u03b5 = {general(epsilon)})"
         return f"{text} with iFlood at b = {level}" if level else text
     return regime.label
@@ -205,7 +204,7 @@ def _least_leaky(group: list[RegimeResult], metric: _Metric, attack: str) -> Reg
 
 
 def _tpr_resolved(regime: RegimeResult, attack: str) -> bool:
-    reading = tpr_reading(regime.attacks[attack], 0.01)
+    reading = tpr_reading(regime.attacks[attack], HEADLINE_FPR)
     return reading is not None and reading.resolvable and not is_missing(reading.value)
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from audit.run import main
+from audit.cli.run import main
 
 TINY = [
     "--pool-size", "120", "--models-per-regime", "6", "--epochs", "4", "--snapshots", "2",
@@ -25,9 +25,9 @@ def _run_cli(*args):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--flood-levels", "-0.1"], "flood level must be >= 0"),
-        (["--epsilons", "0"], "epsilon must be > 0"),
-        (["--epsilons", "-2"], "epsilon must be > 0"),
+        (["--flood-levels", "-0.1"], "flood level must be a finite number >= 0"),
+        (["--epsilons", "0"], "epsilon must be a finite number > 0"),
+        (["--epsilons", "-2"], "epsilon must be a finite number > 0"),
         (["--models-per-regime", "1"], "models per regime must be >= 2"),
         (["--regimes", "dropout:0.5"], "unknown regime"),
         (["--regimes", "dp:8+flood:0.3"], "flood cannot be combined with dp"),

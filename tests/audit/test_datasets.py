@@ -16,8 +16,8 @@ import pytest
 import torchvision.datasets
 from PIL import Image
 
-import audit.datasets
-from audit.datasets import available_datasets, default_data_dir, load_dataset
+import audit.data.sources
+from audit.data.sources import available_datasets, default_data_dir, load_dataset
 from audit.errors import AuditInputError
 
 SHARED_CIFAR10 = Path("/work/shared/datasets/cifar10")
@@ -154,15 +154,15 @@ def _write_images(folder, count, *, size=(6, 5), mode="RGB", seed=0):
 
 @pytest.fixture
 def count_decodes(monkeypatch):
-    """Counts images decoded through ``audit.datasets._decode_image``."""
+    """Counts images decoded through ``audit.data.sources._decode_image``."""
     calls = []
-    real = audit.datasets._decode_image
+    real = audit.data.sources._decode_image
 
     def counting(path):
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(audit.datasets, "_decode_image", counting)
+    monkeypatch.setattr(audit.data.sources, "_decode_image", counting)
     return calls
 
 
@@ -265,8 +265,8 @@ def test_parallel_decoding_matches_serial_decoding(tmp_path):
     for name, seed in (("a", 0), ("b", 1)):
         _write_images(tmp_path / name, 3, seed=seed)
     paths = sorted(str(p) for p in tmp_path.rglob("*.png"))
-    serial = audit.datasets._decode_files(paths, workers=1)
-    parallel = audit.datasets._decode_files(paths, workers=2, chunk_size=2)
+    serial = audit.data.sources._decode_files(paths, workers=1)
+    parallel = audit.data.sources._decode_files(paths, workers=2, chunk_size=2)
     assert serial.shape == (6, 5, 6, 3)
     np.testing.assert_array_equal(parallel, serial)
 

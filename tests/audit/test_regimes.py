@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from audit.errors import AuditInputError
-from audit.regimes import Regime, parse_regime
+from audit.training import Regime, parse_regime
 
 
 def _grad(regime: Regime, per_example_fn, w: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -69,9 +69,9 @@ def test_parse_regime(text, label, kind):
 @pytest.mark.parametrize(
     "text, words",
     [
-        ("flood:-0.1", "flood level must be >= 0"),
-        ("dp:0", "epsilon must be > 0"),
-        ("dp:-1", "epsilon must be > 0"),
+        ("flood:-0.1", "flood level must be a finite number >= 0"),
+        ("dp:0", "epsilon must be a finite number > 0"),
+        ("dp:-1", "epsilon must be a finite number > 0"),
         ("dp:8+flood:0.3", "flood cannot be combined with dp"),
         ("mixup:0.2", "unknown regime"),
         ("flood:abc", "needs a number"),

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from audit.data import load_digits_dataset
-from audit.run import main
+from audit.cli.run import main
 from audit.training import TrainData, TrainRecipe, train
 from models import create_model
 

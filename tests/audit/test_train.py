@@ -7,7 +7,7 @@ import torch
 
 from audit.data import load_digits_dataset, make_keep_matrix, split_pool
 from audit.errors import AuditInputError
-from audit.regimes import parse_regime
+from audit.training import parse_regime
 from audit.training import TrainData, TrainRecipe, train
 from models import create_model
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from audit import report
+from audit.cli import report
+from results.records import SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,7 +76,7 @@ def test_help_explains_the_command():
 
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert err.count("\n") == 1 and err.startswith("python -m audit.report: error: ")
     return err
 
 
@@ -97,7 +98,7 @@ def test_missing_results_json(tmp_path, capsys):
         ('{"schema_version": 99}', "schema version 99"),
         ("{not json", "not valid JSON"),
         ("[1, 2]", "does not hold an audit result"),
-        ('{"schema_version": 1, "run_name": "x"}', "does not match the results schema"),
+        (f'{{"schema_version": {SCHEMA_VERSION}, "run_name": "x"}}', "does not match the results schema"),
     ],
 )
 def test_unusable_results_json(tmp_path, capsys, content, message):

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from results.records import TprAtFpr
 from reports import figures
 from reports.datauri import figure_to_data_uri, image_to_data_uri
-from reports.dp_bound import dp_tpr_bound
+from attacks.metrics import dp_tpr_bound
 from reports.formatting import percent, percent_interval
 from reports.readings import tpr_reading
 
@@ -96,11 +97,10 @@ def test_percent_formatting():
     assert percent_interval(None) == ""
 
 
-def test_tpr_reading_matches_fpr_keys_by_value(audit_result):
+def test_tpr_reading_matches_fpr_targets_by_value(audit_result):
     attack = audit_result.regimes[0].attacks["lira-online"]
-    moved = dataclasses.replace(
-        attack, tpr_at_fpr={"1e-2": 0.07}, tpr_resolvable={"1e-2": False}, tpr_at_fpr_ci=None
-    )
+    # 0.1 * 0.1 is 0.010000000000000002, not 0.01: still the same target.
+    moved = dataclasses.replace(attack, tpr_at_fpr=[TprAtFpr(fpr=0.1 * 0.1, tpr=0.07, resolvable=False)])
     reading = tpr_reading(moved, 0.01)
     assert (reading.value, reading.resolvable, reading.interval) == (0.07, False, None)
     assert tpr_reading(moved, 0.001) is None
@@ -109,7 +109,9 @@ def test_tpr_reading_matches_fpr_keys_by_value(audit_result):
 def test_frontier_marks_unresolvable_tpr_hollow(audit_result):
     regime = audit_result.regimes[0]
     attack = regime.attacks["lira-online"]
-    unresolved = dataclasses.replace(attack, tpr_resolvable={"0.001": False, "0.01": False})
+    unresolved = dataclasses.replace(
+        attack, tpr_at_fpr=[dataclasses.replace(t, resolvable=False) for t in attack.tpr_at_fpr]
+    )
     regime = dataclasses.replace(regime, attacks={"lira-online": unresolved})
     figure = figures.frontier_figure(dataclasses.replace(audit_result, regimes=[regime]), x="tpr")
     labels = [text.get_text() for text in figure.legends[0].get_texts()]

@@ -9,7 +9,7 @@ import math
 import re
 from html.parser import HTMLParser
 
-from audit.results import AuditResult
+from results.records import AuditResult
 from reports import render_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -133,7 +133,7 @@ def test_renders_after_json_round_trip_with_missing_values(tmp_path, audit_resul
     attack = data["regimes"][1]["attacks"]["lira-online"]
     attack["auc"] = math.nan
     attack["epsilon_lower_bound"] = math.nan
-    attack["tpr_at_fpr_ci"] = None
+    attack["tpr_at_fpr"][0]["ci"] = None
     data["regimes"][0]["models"][0]["history"] = []
     result = AuditResult.from_dict(json.loads(json.dumps(AuditResult.from_dict(data).to_dict())))
     html = render_report(result, tmp_path / "report.html").read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from audit.results import Histogram
+from results.records import Histogram
 from reports import figures
 from reports.tables import (
     attacks_table,
@@ -27,7 +27,7 @@ def test_summary_table_leads_with_the_main_attack_and_puts_1pct_first(audit_resu
     standard = table.rows[0].cells
     attack = audit_result.regimes[0].attacks["lira-online"]
     assert standard[0].text.startswith(f"{attack.auc:.3f} \u00b1")
-    assert standard[1].text == f"{100 * attack.tpr_at_fpr['0.01']:.1f}%" and not standard[1].unresolved
+    assert standard[1].text == f"{100 * attack.at(0.01).tpr:.1f}%" and not standard[1].unresolved
     assert standard[2].unresolved  # the fixture's 0.1% FPR is not resolvable
     assert table.rows[-1].cells[-1].text == "7.93"  # epsilon to three significant figures
 
@@ -77,7 +77,7 @@ def test_pooling_note_gives_counts_and_the_per_target_shortfall(audit_result):
                     a,
                     n_targets=4,
                     min_non_members_per_target=480,
-                    tpr_resolvable={"0.001": True, "0.01": True},
+                    tpr_at_fpr=[dataclasses.replace(t, resolvable=True) for t in a.tpr_at_fpr],
                 )
                 for n, a in r.attacks.items()
             },
@@ -93,7 +93,7 @@ def test_pooling_note_gives_counts_and_the_per_target_shortfall(audit_result):
 
 
 def test_effective_config_spells_out_defaults(audit_result):
-    config = {**audit_result.config, "regimes": [], "attacks": [], "cache_dir": ""}
+    config = dataclasses.replace(audit_result.config, regimes=(), attacks=(), cache_dir="")
     pairs = dict(effective_config(dataclasses.replace(audit_result, config=config)))
     assert pairs["regimes"] == "standard, flood(b=0.1), flood(b=0.3), iflood(b=0.2), dp(eps=8) (default)"
     assert pairs["attacks"] == "loss, lira-online (default)"
@@ -106,7 +106,7 @@ def test_environment_counts_cached_models(audit_result):
     result = dataclasses.replace(audit_result, regimes=[dataclasses.replace(regime, models=models)])
     pairs = dict(environment_pairs(result))
     assert pairs["models"] == "4 in 1 pools: 0 trained in this run, 4 loaded from the cache"
-    assert pairs["duration_seconds"] == "312.4 s (5 min 12 s)"
+    assert pairs["seconds"] == "312.4 s (5 min 12 s)"
 
 
 def test_loss_histogram_whose_first_edge_is_zero_gets_a_log_axis(audit_result):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from audit.results import AttackSummary, AuditResult, Curve, ModelSummary, RegimeResult
 from reports.verdict import verdict
+from results.records import AttackSummary, AuditResult, Curve, ModelSummary, RegimeParams, RegimeResult, TprAtFpr
+from results.vocabulary import RegimeKind
+from tests.reports.synthetic import result_of
 
 ATTACK = "lira-online"
 
@@ -14,15 +16,13 @@ def _attack(
     return AttackSummary(
         attack=ATTACK,
         auc=auc,
-        tpr_at_fpr={"0.01": tpr},
-        tpr_resolvable={"0.01": resolvable},
+        tpr_at_fpr=[TprAtFpr(fpr=0.01, tpr=tpr, resolvable=resolvable, ci=tpr_ci)],
         advantage=0.2,
         n_members=1000,
         n_non_members=1000,
         auc_per_target=[auc],
         roc=Curve(x=[0, 1], y=[0, 1]),
         auc_ci=auc_ci,
-        tpr_at_fpr_ci=None if tpr_ci is None else {"0.01": tpr_ci},
     )
 
 
@@ -38,13 +38,13 @@ def _regime(label: str, kind: str, attack: AttackSummary, *, test_accuracy: floa
         history=[],
         seconds=1.0,
     )
-    return RegimeResult(label=label, regime=kind, params=params, models=[model], attacks={ATTACK: attack})
+    return RegimeResult(
+        label=label, regime=RegimeKind(kind), params=RegimeParams(**params), models=[model], attacks={ATTACK: attack}
+    )
 
 
 def _result(*regimes: RegimeResult) -> AuditResult:
-    return AuditResult(
-        run_name="t", config={}, dataset={}, regimes=list(regimes), environment={}, main_attack=ATTACK
-    )
+    return result_of(*regimes, main_attack=ATTACK)
 
 
 def _standard(tpr=0.091, tpr_ci=(0.078, 0.105), **kwargs) -> RegimeResult:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from audit.results import SCHEMA_VERSION, AuditResult
+from results.records import SCHEMA_VERSION, AuditResult
+from results.vocabulary import FPR_TARGETS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "results-schema.md"
 
@@ -53,7 +54,7 @@ def json_paths(value, path: str, documented: set[str]) -> set[str]:
 
 def test_doc_parser_reads_the_field_tables():
     paths = documented_paths()
-    assert {"schema_version", "regimes[].attacks.*.tpr_at_fpr.*", "environment.packages.*"} <= paths
+    assert {"schema_version", "regimes[].attacks.*.tpr_at_fpr[].tpr", "environment.packages.*"} <= paths
     assert "keep" not in paths  # the scores.npz part is not a results.json field
 
 
@@ -78,9 +79,10 @@ def test_documented_directions_and_units_hold(tiny_run):
     data = json.loads((tiny_run / "results.json").read_text(encoding="utf-8"))
     for regime in data["regimes"]:
         for attack in regime["attacks"].values():
-            assert set(attack["tpr_at_fpr"]) == set(attack["tpr_resolvable"]) == {"0.001", "0.01"}
-            for key, resolvable in attack["tpr_resolvable"].items():
-                assert resolvable == (attack["n_non_members"] * float(key) >= 1)
+            assert [t["fpr"] for t in attack["tpr_at_fpr"]] == list(FPR_TARGETS)
+            for record in attack["tpr_at_fpr"]:
+                assert record["resolvable"] == (attack["n_non_members"] * record["fpr"] >= 1)
+                assert 0 <= record["tpr"] <= 1
             assert attack["ci_level"] == 0.95 and attack["n_targets"] == len(regime["models"])
             assert attack["min_non_members_per_target"] * attack["n_targets"] <= attack["n_non_members"]
             x, y = attack["roc"]["x"], attack["roc"]["y"]

@@ -15,11 +15,16 @@ the rest of the batch, which breaks the per-example sensitivity bound DP-SGD rel
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from audit.errors import AuditInputError
+from results.records import RegimeParams
+from results.vocabulary import RegimeKind
+
+if TYPE_CHECKING:  # only tensor methods are called, so the module itself needs no torch
+    import torch
 
 OBJECTIVES = ("erm", "flood", "iflood")
 
@@ -37,31 +42,34 @@ class Regime:
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise AuditInputError(f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}")
-        if self.flood_level < 0:
+        if not (math.isfinite(self.flood_level) and self.flood_level >= 0):
             raise AuditInputError(
-                f"flood level must be >= 0, got {self.flood_level}: it is a training-loss value "
+                f"flood level must be a finite number >= 0, got {self.flood_level}: it is a training-loss value "
                 "(try a value near the test loss of an unregularised model, e.g. 0.1 to 1.0)"
             )
         if self.objective != "erm" and self.flood_level == 0:
             raise AuditInputError(f"{self.objective} needs a flood level > 0 (flood level 0 is standard training)")
         if self.epsilon is not None:
-            if not self.epsilon > 0:
-                raise AuditInputError(f"epsilon must be > 0, got {self.epsilon} (typical values: 1 to 10)")
+            if not (math.isfinite(self.epsilon) and self.epsilon > 0):
+                raise AuditInputError(
+                    f"epsilon must be a finite number > 0, got {self.epsilon} (typical values: 1 to 10; "
+                    "leave DP-SGD out of --regimes for non-private training)"
+                )
             if self.objective == "flood":
                 raise AuditInputError(
                     "flood cannot be combined with dp: batch flooding makes each example's gradient "
                     "depend on the whole batch, which breaks DP-SGD's per-example sensitivity; "
                     "use iflood (per-example flooding) with dp instead"
                 )
-            if self.max_grad_norm <= 0:
-                raise AuditInputError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
+            if not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
+                raise AuditInputError(f"max_grad_norm must be a finite number > 0, got {self.max_grad_norm}")
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> RegimeKind:
         """``standard``, ``flood``, ``iflood`` or ``dp`` (the last wins for dp+iflood)."""
         if self.epsilon is not None:
-            return "dp"
-        return "standard" if self.objective == "erm" else self.objective
+            return RegimeKind.DP
+        return RegimeKind.STANDARD if self.objective == "erm" else RegimeKind(self.objective)
 
     @property
     def is_private(self) -> bool:
@@ -85,14 +93,15 @@ class Regime:
             parts.append(f"{self.objective}:{self.flood_level:g}")
         return "+".join(parts) or "standard"
 
-    def params(self) -> dict[str, float]:
-        """The numeric settings that describe this regime (for results and caching)."""
-        params: dict[str, float] = {}
-        if self.objective != "erm":
-            params["flood_level"] = self.flood_level
-        if self.epsilon is not None:
-            params.update(epsilon=self.epsilon, delta=self.delta, max_grad_norm=self.max_grad_norm)
-        return params
+    def params(self) -> RegimeParams:
+        """The numeric settings that describe this regime (None where they do not apply)."""
+        private = self.epsilon is not None
+        return RegimeParams(
+            flood_level=self.flood_level if self.objective != "erm" else None,
+            epsilon=self.epsilon,
+            delta=self.delta if private else None,
+            max_grad_norm=self.max_grad_norm if private else None,
+        )
 
     def objective_loss(self, per_example_loss: torch.Tensor) -> torch.Tensor:
         """The scalar to minimise, from per-example cross-entropy ``[batch]``."""

@@ -1,21 +1,23 @@
-"""Result types of an audit: what ``results.json`` holds and what the report renders.
+"""Result records of an audit: what ``results.json`` holds and what the report renders.
 
-Plain dataclasses with no torch and no file I/O beyond (de)serialising dicts, so that
-``reports`` can depend on them alone. Every figure in the report is drawn from these
-objects; nothing is recomputed at render time.
+Plain dataclasses, no torch, no numpy, no file I/O: every layer can depend on them, and
+:mod:`results.serialization` turns them into JSON and back. Every figure in the report is
+drawn from these objects; nothing is recomputed at render time.
 
-Directions: attack scores are higher = member; ``tpr_at_fpr`` maps an FPR target written as
-a string (``"0.001"``) to the largest TPR whose FPR is <= that target.
+Directions: attack scores are higher = member; a TPR "at FPR t" is the largest TPR whose FPR
+is <= t. Rates and accuracies are fractions in [0, 1]; losses are cross-entropies in nats.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
-SCHEMA_VERSION = 1
+from results.config import AuditConfig
+from results.serialization import from_json_dict, to_json_dict
+from results.vocabulary import CI_LEVEL, RegimeKind
+
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -40,37 +42,47 @@ class Histogram:
 
 
 @dataclass
+class TprAtFpr:
+    """An attack's TPR at one FPR target.
+
+    ``resolvable`` is False when the pooled non-members number fewer than 1/``fpr``: no
+    threshold can then have an FPR above 0 and at most ``fpr``, so ``tpr`` is noise and the
+    report says so. ``ci``: interval at the attack's ``ci_level``, or None.
+    """
+
+    fpr: float
+    tpr: float
+    resolvable: bool
+    ci: list[float] | None = None
+
+
+@dataclass
 class AttackSummary:
     """One attack against every target model of one regime, pooled over the targets.
 
-    Scores of every target are pooled: ``n_members`` and ``n_non_members`` count pooled
-    (target, example) pairs. ``auc_per_target`` holds one AUC per target model (the spread
-    across targets). ``tpr_resolvable[k]`` is False when the pooled non-members number fewer
-    than 1/FPR for the FPR target ``k``: no threshold can then have an FPR above 0 and at most
-    the target, so the TPR there is noise and the report says so. ``auc_ci`` and
-    ``tpr_at_fpr_ci`` are bootstrap intervals at level ``ci_level``.
-
-    Added after schema version 1 was first written, with defaults so older files still load:
-    ``ci_level``, ``n_targets`` (target models pooled) and ``min_non_members_per_target``
-    (the fewest non-members any one target had; below 1/FPR a single target cannot resolve
-    that FPR, which the report's footnote states).
+    ``n_members`` and ``n_non_members`` count pooled (target, example) pairs.
+    ``auc_per_target`` holds one AUC per target model (the spread across targets);
+    ``n_targets`` target models were pooled, the fewest non-members of any one of them being
+    ``min_non_members_per_target`` (below 1/FPR a single target cannot resolve that FPR).
     """
 
     attack: str
     auc: float
-    tpr_at_fpr: dict[str, float]
-    tpr_resolvable: dict[str, bool]
+    tpr_at_fpr: list[TprAtFpr]
     advantage: float
     n_members: int
     n_non_members: int
     auc_per_target: list[float]
     roc: Curve
     auc_ci: list[float] | None = None
-    tpr_at_fpr_ci: dict[str, list[float]] | None = None
     epsilon_lower_bound: float | None = None
-    ci_level: float = 0.95
+    ci_level: float = CI_LEVEL
     n_targets: int | None = None
     min_non_members_per_target: int | None = None
+
+    def at(self, fpr: float) -> TprAtFpr | None:
+        """The TPR record at the FPR target ``fpr`` (matched by value), or None."""
+        return next((t for t in self.tpr_at_fpr if math.isclose(t.fpr, fpr, rel_tol=1e-9)), None)
 
     @property
     def auc_spread(self) -> float:
@@ -156,12 +168,22 @@ class VulnerableExample:
 
 
 @dataclass
+class RegimeParams:
+    """A regime's numeric settings; None where they do not apply."""
+
+    flood_level: float | None = None
+    epsilon: float | None = None
+    delta: float | None = None
+    max_grad_norm: float | None = None
+
+
+@dataclass
 class RegimeResult:
     """Everything measured for one training regime (a pool of M models)."""
 
     label: str
-    regime: str
-    params: dict[str, float]
+    regime: RegimeKind
+    params: RegimeParams
     models: list[ModelSummary]
     attacks: dict[str, AttackSummary]
     histograms: list[Histogram] = field(default_factory=list)
@@ -176,7 +198,7 @@ class RegimeResult:
 
     @property
     def flood_level(self) -> float | None:
-        return self.params.get("flood_level")
+        return self.params.flood_level
 
     @property
     def epsilon(self) -> float | None:
@@ -186,14 +208,47 @@ class RegimeResult:
 
 
 @dataclass
+class DatasetRecord:
+    """The data set an audit drew its candidates from.
+
+    ``input_shape``: one example's shape (``[C, H, W]`` for images, ``[F]`` for tables);
+    ``pool_size`` candidates; ``test_size`` held-out examples; ``fingerprint``: digest of the
+    data, part of every cache key.
+    """
+
+    name: str
+    num_classes: int
+    input_shape: list[int]
+    pool_size: int
+    test_size: int
+    fingerprint: str
+
+
+@dataclass
+class EnvironmentRecord:
+    """Software, hardware, seed and timing of a run (``seconds``: wall clock of the run)."""
+
+    flood_audit: str
+    python: str
+    platform: str
+    cpu_count: int | None
+    device: str
+    device_name: str
+    packages: dict[str, str]
+    seed: int
+    started_at: str
+    seconds: float
+
+
+@dataclass
 class AuditResult:
     """The outcome of one audit, as written to ``results.json``."""
 
     run_name: str
-    config: dict[str, Any]
-    dataset: dict[str, Any]
+    config: AuditConfig
+    dataset: DatasetRecord
     regimes: list[RegimeResult]
-    environment: dict[str, Any]
+    environment: EnvironmentRecord
     main_attack: str
     schema_version: int = SCHEMA_VERSION
 
@@ -203,56 +258,18 @@ class AuditResult:
                 return regime
         raise KeyError(f"no regime labelled {label!r}; have {[r.label for r in self.regimes]}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return _finite(dataclasses.asdict(self))
+    def to_dict(self) -> dict:
+        """Strict-JSON-ready values (NaN and infinities become None)."""
+        return to_json_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AuditResult:
+    def from_dict(cls, data: dict) -> AuditResult:
+        """Read parsed ``results.json``; ``ValueError`` for another schema version, ``KeyError``
+        or ``TypeError`` (naming the field) for a file that does not match this one."""
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ValueError(
                 f"results.json has schema version {version!r}; this flood-audit reads version "
                 f"{SCHEMA_VERSION}: re-run the audit with this version"
             )
-        regimes = [_regime_from_dict(r) for r in data["regimes"]]
-        return cls(
-            run_name=data["run_name"],
-            config=data["config"],
-            dataset=data["dataset"],
-            regimes=regimes,
-            environment=data["environment"],
-            main_attack=data["main_attack"],
-            schema_version=version,
-        )
-
-
-def _regime_from_dict(data: dict[str, Any]) -> RegimeResult:
-    models = [
-        ModelSummary(**{**m, "history": [EpochRecord(**e) for e in m["history"]]})
-        for m in data["models"]
-    ]
-    attacks = {
-        name: AttackSummary(**{**a, "roc": Curve(**a["roc"])}) for name, a in data["attacks"].items()
-    }
-    return RegimeResult(
-        label=data["label"],
-        regime=data["regime"],
-        params=data["params"],
-        models=models,
-        attacks=attacks,
-        histograms=[Histogram(**h) for h in data["histograms"]],
-        snapshots=[Snapshot(**s) for s in data["snapshots"]],
-        per_class=[ClassVulnerability(**c) for c in data["per_class"]],
-        vulnerable_examples=[VulnerableExample(**v) for v in data["vulnerable_examples"]],
-    )
-
-
-def _finite(value: Any) -> Any:
-    """Replace NaN and infinities by None: strict JSON has no spelling for them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+        return from_json_dict(cls, data)

@@ -1,14 +1,12 @@
 """A pool of M models per regime, each trained on the half of the audit pool its keep row
 selects, and their outputs (signals) on every candidate.
 
-Every model is cached under a hash of everything that determines it (data fingerprint,
-recipe, keep row, seed, query set, snapshot epochs): a re-run, or a run resumed after an
-interruption, retrains nothing that is already on disk.
+Every model is cached (:mod:`audit.pool.cache`) as soon as it is trained: a re-run, or a
+run resumed after an interruption, retrains nothing that is already on disk.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from audit.artifacts import stable_hash, write_json, write_npz
-from audit.data import AuditSplit
-from audit.queries import query_variants
-from audit.results import EpochRecord
+from audit.data.queries import query_variants
+from audit.data.split import AuditSplit
+from audit.pool.cache import CachedModel, DamagedEntry, cache_key, load_entry, quarantine, save_entry
 from audit.training import TrainData, TrainRecipe, predict_logits, train
-from models import create_model, save_weights
-
-CACHE_FORMAT = 1
+from models import create_model
+from results.files import stable_hash
+from results.records import EpochRecord
 
 
 @dataclass
@@ -54,6 +51,8 @@ class PoolSignals:
 
 
 ProgressCallback = Callable[[TrainedModel, int], None]
+# Told about every damaged cache entry that was moved aside (one line each).
+WarningCallback = Callable[[str], None]
 
 
 def train_pool(
@@ -70,6 +69,7 @@ def train_pool(
     query_set: str = "identity",
     snapshot_epochs: tuple[int, ...] = (),
     on_model_done: ProgressCallback | None = None,
+    on_warning: WarningCallback | None = None,
 ) -> PoolSignals:
     """Train (or load from cache) the ``keep.shape[0]`` models of one regime.
 
@@ -83,27 +83,24 @@ def train_pool(
     test_y = torch.from_numpy(split.test_y).to(device)
     queries = query_variants(pool_x, query_set, is_image=is_image)
     snapshot_epochs = tuple(sorted(e for e in set(snapshot_epochs) if 1 <= e <= recipe.epochs))
+    common = {
+        "data": data_fingerprint,
+        **split.identity(),
+        "recipe": recipe.to_dict(),
+        "queries": query_set,
+        "snapshots": list(snapshot_epochs),
+    }
 
     models, logits, snapshots = [], [], []
     for m, keep_row in enumerate(keep):
-        key = stable_hash(
-            {
-                "format": CACHE_FORMAT,
-                "data": data_fingerprint,
-                "recipe": recipe.to_dict(),
-                "keep": _keep_digest(keep_row),
-                "seed": seed + m,
-                "queries": query_set,
-                "snapshots": snapshot_epochs,
-            }
-        )
-        directory = cache_dir / key
-        if (directory / "record.json").exists():
-            trained, model_logits, model_snapshots = _load(directory, index=m)
-        else:
-            trained, model_logits, model_snapshots = _train_one(
-                index=m,
+        material = {**common, "members": _digest_indices(split.pool_indices[keep_row]), "seed": seed + m}
+        directory = cache_dir / cache_key(material)
+        entry = _load_or_none(directory, material=material, on_warning=on_warning)
+        cached = entry is not None
+        if entry is None:
+            entry = _train_one(
                 directory=directory,
+                material=material,
                 data=TrainData(pool_x[keep_row], pool_y[keep_row], test_x, test_y),
                 recipe=recipe,
                 queries=queries,
@@ -113,9 +110,10 @@ def train_pool(
                 device=device,
                 snapshot_epochs=snapshot_epochs,
             )
+        trained = TrainedModel(m, entry.history, entry.epsilon, entry.seconds, cached=cached, directory=directory)
         models.append(trained)
-        logits.append(model_logits)
-        snapshots.append(model_snapshots)
+        logits.append(entry.logits)
+        snapshots.append(entry.snapshot_logits)
         if on_model_done is not None:
             on_model_done(trained, len(keep))
     return PoolSignals(
@@ -127,9 +125,20 @@ def train_pool(
     )
 
 
-def _keep_digest(keep_row: np.ndarray) -> str:
-    """A digest of a keep row, so the cache key does not hold n booleans."""
-    return stable_hash(np.flatnonzero(keep_row).tolist())
+def _load_or_none(directory: Path, *, material: dict, on_warning: WarningCallback | None) -> CachedModel | None:
+    """The cached entry, or None (absent, or damaged and moved aside with a warning)."""
+    try:
+        return load_entry(directory, material=material)
+    except DamagedEntry as damage:
+        moved = quarantine(directory)
+        if on_warning is not None:
+            on_warning(f"cache entry {directory} is damaged ({damage}); moved it to {moved} and retraining that model")
+        return None
+
+
+def _digest_indices(indices: np.ndarray) -> str:
+    """A digest of data-set indices, so the cache key does not hold n numbers."""
+    return stable_hash(np.asarray(indices).tolist())
 
 
 def _query_logits(model: torch.nn.Module, queries: list[torch.Tensor]) -> np.ndarray:
@@ -137,7 +146,9 @@ def _query_logits(model: torch.nn.Module, queries: list[torch.Tensor]) -> np.nda
     return torch.stack([predict_logits(model, q) for q in queries], dim=1).float().cpu().numpy()
 
 
-def _train_one(*, index, directory, data, recipe, queries, input_shape, num_classes, seed, device, snapshot_epochs):
+def _train_one(
+    *, directory, material, data, recipe, queries, input_shape, num_classes, seed, device, snapshot_epochs
+) -> CachedModel:
     torch.manual_seed(seed)
     model = create_model(recipe.architecture, input_shape=tuple(input_shape), num_classes=num_classes).to(device)
     snapshots: list[np.ndarray] = []
@@ -148,28 +159,12 @@ def _train_one(*, index, directory, data, recipe, queries, input_shape, num_clas
 
     outcome = train(model, data, recipe, seed=seed, on_epoch_end=record_snapshot)
     logits = _query_logits(outcome.model, queries)
-    snapshot_logits = np.stack(snapshots) if snapshots else np.zeros((0, *logits.shape), np.float32)
-    save_weights(outcome.model, directory / "weights.npz")
-    write_npz(directory / "signals.npz", logits=logits, snapshot_logits=snapshot_logits)
-    # record.json is written last: its presence marks the model as complete.
-    write_json(
-        directory / "record.json",
-        {
-            "recipe": recipe.to_dict(),
-            "seed": seed,
-            "epsilon": outcome.epsilon,
-            "seconds": outcome.seconds,
-            "history": [vars(e) for e in outcome.history],
-        },
+    entry = CachedModel(
+        history=outcome.history,
+        epsilon=outcome.epsilon,
+        seconds=outcome.seconds,
+        logits=logits,
+        snapshot_logits=np.stack(snapshots) if snapshots else np.zeros((0, *logits.shape), np.float32),
     )
-    trained = TrainedModel(index, outcome.history, outcome.epsilon, outcome.seconds, cached=False, directory=directory)
-    return trained, logits, snapshot_logits
-
-
-def _load(directory: Path, *, index: int):
-    record = json.loads((directory / "record.json").read_text())
-    with np.load(directory / "signals.npz", allow_pickle=False) as arrays:
-        logits, snapshot_logits = arrays["logits"], arrays["snapshot_logits"]
-    history = [EpochRecord(**e) for e in record["history"]]
-    trained = TrainedModel(index, history, record["epsilon"], record["seconds"], cached=True, directory=directory)
-    return trained, logits, snapshot_logits
+    save_entry(directory, outcome.model, material=material, entry=entry)
+    return entry

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -43,6 +42,11 @@ class TargetModel:
     module: nn.Module
     source: str
     manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def epsilon(self) -> float | None:
+        """The privacy the accountant spent training it (DP-SGD checkpoints), else None."""
+        return self.manifest.get("epsilon")
 
 
 def manifest_path(weights_path: Path) -> Path:
@@ -86,46 +90,6 @@ def load_target_model(
         raise AuditInputError(f"model file {path} holds neither a state_dict nor TorchScript; save model.state_dict() or use torch.jit.save")
     module = create_model(architecture, input_shape=input_shape, num_classes=num_classes)
     return TargetModel(_strict_load(module, path, load=lambda m: m.load_state_dict(state)), f"state_dict as {architecture}")
-
-
-def read_indices(path: str | Path, *, num_examples: int, what: str) -> np.ndarray:
-    """Example indices from ``.npy``, ``.json`` (a list, or an object with a ``members`` /
-    ``indices`` list) or text (integers separated by white space or commas).
-
-    Returns int64 ``[k]``; refuses indices out of ``[0, num_examples)`` and duplicates.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise AuditInputError(f"{what} file {path} does not exist")
-    try:
-        if path.suffix == ".npy":
-            raw = np.load(path, allow_pickle=False)
-        elif path.suffix == ".json":
-            raw = json.loads(path.read_text())
-            if isinstance(raw, dict):
-                raw = raw.get("members", raw.get("indices"))
-        else:
-            raw = path.read_text().replace(",", " ").split()
-        values = np.asarray(raw, dtype=np.float64).ravel()
-    except (ValueError, TypeError, json.JSONDecodeError):
-        raise AuditInputError(f"{what} file {path} must hold integer indices (npy, json list or text)") from None
-    if values.size == 0:
-        raise AuditInputError(f"{what} file {path} holds no indices")
-    if not np.all(values == np.round(values)):
-        raise AuditInputError(f"{what} file {path} holds non-integer values; indices must be whole numbers")
-    indices = values.astype(np.int64)
-    bad = indices[(indices < 0) | (indices >= num_examples)]
-    if bad.size:
-        raise AuditInputError(
-            f"{what} file {path} has {bad.size} indices out of range [0, {num_examples}) (first: {bad[0]}); "
-            "indices refer to the data set as --dataset loads it"
-        )
-    unique, counts = np.unique(indices, return_counts=True)
-    if (counts > 1).any():
-        raise AuditInputError(
-            f"{what} file {path} lists {int((counts > 1).sum())} indices more than once (first: {unique[counts > 1][0]})"
-        )
-    return indices
 
 
 def check_outputs(logits: torch.Tensor, *, num_classes: int, path: str | Path) -> None:

@@ -1,14 +1,14 @@
 """Data sets by spec string: built-in, torchvision downloads, image folders, ``.npz`` and ``.csv``.
 
-    >>> from audit.datasets import load_dataset
+    >>> from audit.data import load_dataset
     >>> digits = load_dataset("digits")
     >>> digits.x.shape, digits.num_classes
     ((1797, 1, 8, 8), 10)
 
-Every loader returns the *whole* data set as an :class:`~audit.data.ArrayDataset`; where the
+Every loader returns the *whole* data set as an :class:`~audit.data.arrays.ArrayDataset`; where the
 source has a train and a test part (torchvision's data sets, image folders with ``train/``
 and ``test/``), both are concatenated, train first. The toolkit draws its own audit pool and
-test part (:func:`audit.data.split_pool`): membership inference needs to decide who is in.
+test part (:func:`audit.data.split.split_pool`): membership inference needs to decide who is in.
 
 Images come back as float32 ``[N, C, H, W]`` in [0, 1], not normalised; tabular features as
 float32 ``[N, F]``. Image folders are labelled as ImageFolder does (class folders sorted by
@@ -23,7 +23,6 @@ where there is one, the fix.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import warnings
@@ -36,9 +35,10 @@ import numpy as np
 import torchvision.datasets
 from PIL import Image
 
-from audit.artifacts import atomic_path, stable_hash
-from audit.data import ArrayDataset, load_digits_dataset
-from audit.errors import AuditInputError
+from results.files import atomic_path, stable_hash
+from audit.data.arrays import ArrayDataset, load_digits_dataset
+from audit.data.tabular import load_csv, load_npz, split_csv_argument
+from audit.errors import AuditInputError, one_line
 
 # spec -> (torchvision.datasets class, description)
 _TORCHVISION = {
@@ -96,10 +96,10 @@ def load_dataset(
         cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         return _load_image_folder(spec, root, cache_dir=cache_dir, workers=_available_cpus())
     if kind == "npz" and argument:
-        return _load_npz(spec, _existing_path(argument, spec=spec, directory=False))
+        return load_npz(spec, _existing_path(argument, spec=spec, directory=False))
     if kind == "csv" and argument:
-        path_text, label_column = _split_csv_argument(argument)
-        return _load_csv(spec, _existing_path(path_text, spec=spec, directory=False), label_column=label_column)
+        path_text, label_column = split_csv_argument(argument)
+        return load_csv(spec, _existing_path(path_text, spec=spec, directory=False), label_column=label_column)
     raise AuditInputError(f"unknown dataset {spec!r}; choose one of: {', '.join(available_datasets())}")
 
 
@@ -129,7 +129,7 @@ def _open_torchvision_part(
     except (RuntimeError, OSError) as err:
         if download:
             raise AuditInputError(
-                f"downloading {name} from {_source_url(dataset_class)} into {root} failed (offline?): {_one_line(err)}; "
+                f"downloading {name} from {_source_url(dataset_class)} into {root} failed (offline?): {one_line(err)}; "
                 "retry when online, or pass --data-dir pointing at an existing copy"
             ) from err
         raise AuditInputError(
@@ -190,7 +190,7 @@ def _image_folder(root: Path) -> torchvision.datasets.ImageFolder:
         return torchvision.datasets.ImageFolder(root)
     except FileNotFoundError as err:
         raise AuditInputError(
-            f"{root} is not an image folder tree (one folder of images per class): {_one_line(err)}"
+            f"{root} is not an image folder tree (one folder of images per class): {one_line(err)}"
         ) from err
 
 
@@ -249,7 +249,7 @@ def _decode_image(path: str) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
     except OSError as err:
-        raise AuditInputError(f"cannot decode image {path}: {_one_line(err)}") from err
+        raise AuditInputError(f"cannot decode image {path}: {one_line(err)}") from err
 
 
 def _stack_same_size(images: Iterable[np.ndarray], paths: list[str]) -> np.ndarray:
@@ -282,135 +282,6 @@ def _available_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-# ---------------------------------------------------------------- npz and csv files
-
-
-def _load_npz(name: str, path: Path) -> ArrayDataset:
-    """Arrays ``x`` (``[N, F]`` or ``[N, C, H, W]``) and ``y`` (``[N]``) of an ``.npz`` file."""
-    arrays, names = _read_npz(path, wanted=("x", "y"))
-    missing = [name for name in ("x", "y") if name not in arrays]
-    if missing:
-        raise AuditInputError(
-            f"{path} has no array {' or '.join(missing)}; it needs x (features) and y (labels), "
-            f"it has: {', '.join(names) or 'none'}"
-        )
-    x, y = arrays["x"], arrays["y"]
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise AuditInputError(f"{path}: x has dtype {x.dtype}; features must be numbers")
-    if x.ndim not in (2, 4):
-        raise AuditInputError(f"{path}: x has shape {x.shape}; use [N, F] for features or [N, C, H, W] for images")
-    return _checked_dataset(name, x, y, source=path)
-
-
-def _read_npz(path: Path, *, wanted: tuple[str, ...]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """The ``wanted`` arrays that an ``.npz`` file has, and the names of all its arrays;
-    pickled objects are refused."""
-    if not zipfile.is_zipfile(path):
-        raise AuditInputError(f"{path} is not an .npz file (the zip of arrays numpy.savez writes)")
-    try:
-        with np.load(path, allow_pickle=False) as arrays:
-            return {name: arrays[name] for name in wanted if name in arrays.files}, list(arrays.files)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise AuditInputError(f"{path} cannot be read as .npz without pickle: {_one_line(err)}") from err
-
-
-def _split_csv_argument(argument: str) -> tuple[str, str]:
-    """``PATH`` or ``PATH:LABEL_COLUMN``; a path that exists as given wins, so a path that
-    contains ':' needs no label column."""
-    if ":" not in argument or Path(argument).expanduser().exists():
-        return argument, "label"
-    path, _, label_column = argument.rpartition(":")
-    return path, label_column
-
-
-def _load_csv(name: str, path: Path, *, label_column: str) -> ArrayDataset:
-    """A CSV file with a header line: numeric feature columns and one integer label column."""
-    header, rows = _read_csv_rows(path)
-    if label_column not in header:
-        raise AuditInputError(
-            f"{path} has no column {label_column!r} (columns: {', '.join(header)}); the first line must be a header, "
-            "and a label column other than 'label' is named as csv:PATH:COLUMN"
-        )
-    if len(header) < 2:
-        raise AuditInputError(f"{path} has no feature columns besides {label_column!r}")
-    table = np.array(rows, dtype=str)  # [N, columns]
-    columns = {column: _numeric_column(table[:, i], column=column, path=path) for i, column in enumerate(header)}
-    labels = columns.pop(label_column)
-    return _checked_dataset(name, np.stack(list(columns.values()), axis=1), labels, source=path, feature_names=list(columns))
-
-
-def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and data rows (blank lines skipped), every row as long as the header."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                raise AuditInputError(f"{path} is empty; a CSV file needs a header line naming the columns")
-            rows = []
-            for row in reader:
-                if row and len(row) != len(header):
-                    raise AuditInputError(f"{path}, line {reader.line_num}: {len(row)} fields but the header has {len(header)}")
-                if row:
-                    rows.append(row)
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise AuditInputError(f"{path} cannot be read as a UTF-8 CSV file: {_one_line(err)}") from err
-    if not rows:
-        raise AuditInputError(f"{path} has a header but no data rows")
-    return [column.strip() for column in header], rows
-
-
-def _numeric_column(values: np.ndarray, *, column: str, path: Path) -> np.ndarray:
-    """Strings ``[N]`` -> float64 ``[N]``, naming the column and the first non-number."""
-    try:
-        return values.astype(np.float64)
-    except ValueError:
-        row = next(i for i, value in enumerate(values) if not _is_number(value))
-        raise AuditInputError(
-            f"{path}: column {column!r} is not numeric ({str(values[row])!r} in data row {row + 1}); "
-            "features and labels must be numbers: encode categories first (e.g. one-hot)"
-        ) from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _checked_dataset(
-    name: str, x: np.ndarray, y: np.ndarray, *, source: Path, feature_names: list[str] | None = None
-) -> ArrayDataset:
-    """Validate features ``[N, ...]`` and labels ``[N]`` of a file; labels remapped to 0..K-1."""
-    if y.ndim != 1 or len(y) != len(x):
-        raise AuditInputError(f"{source}: x has {len(x)} rows but y has shape {y.shape}; y needs one label per row of x")
-    x = x.astype(np.float32)
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        first = tuple(int(i) for i in bad[0])
-        where = f"row {first[0]}, column {feature_names[first[1]]!r}" if feature_names else f"x{list(first)}"
-        raise AuditInputError(f"{source}: features contain NaN or infinity (first at {where}); drop or impute them first")
-    labels, num_classes = _labels_to_indices(y, source=source)
-    return ArrayDataset(name=name, x=x, y=labels, num_classes=num_classes, is_image=x.ndim == 4)
-
-
-def _labels_to_indices(labels: np.ndarray, *, source: Path) -> tuple[np.ndarray, int]:
-    """Integer-like labels ``[N]`` -> int64 indices 0..K-1 (sorted order of the values), and K."""
-    if not (np.issubdtype(labels.dtype, np.number) or labels.dtype == bool):
-        raise AuditInputError(f"{source}: labels have dtype {labels.dtype}; they must be integers")
-    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
-        not_integer = ~np.isfinite(labels) | (labels != np.round(labels))
-        if not_integer.any():
-            row = int(np.argmax(not_integer))
-            raise AuditInputError(f"{source}: labels must be integers, but row {row} has {labels[row]}")
-    values, indices = np.unique(labels, return_inverse=True)
-    if len(values) < 2:
-        raise AuditInputError(f"{source}: labels take {len(values)} distinct value(s); classification needs at least 2")
-    return indices.astype(np.int64), len(values)
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -424,9 +295,3 @@ def _existing_path(text: str, *, spec: str, directory: bool) -> Path:
     if not directory and not path.is_file():
         raise AuditInputError(f"dataset {spec!r}: {path} is not a file")
     return path
-
-
-def _one_line(err: BaseException, limit: int = 300) -> str:
-    """An exception's message on one line, shortened to ``limit`` characters."""
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."

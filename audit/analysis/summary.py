@@ -11,23 +11,24 @@ from __future__ import annotations
 import numpy as np
 
 from attacks import evaluate_pooled, leave_one_out_scores, per_class_metrics, vulnerability
-from attacks.signals import true_class_log_prob
+from attacks.signals import cross_entropy, true_class_log_prob
 from audit.data import ArrayDataset, AuditSplit
 from audit.pool import PoolSignals
-from audit.regimes import Regime
-from audit.results import (
+from audit.training import Regime
+from results.records import (
     AttackSummary,
     ClassVulnerability,
     Curve,
+    EpochRecord,
     Histogram,
     ModelSummary,
     RegimeResult,
     Snapshot,
+    TprAtFpr,
     VulnerableExample,
 )
+from results.vocabulary import CI_LEVEL, FPR_TARGETS
 
-FPR_TARGETS = (0.001, 0.01)
-CI_LEVEL = 0.95  # of the bootstrap intervals attacks.evaluate_pooled returns
 MOST_VULNERABLE = 8
 
 
@@ -110,19 +111,24 @@ def summarise_targets(
 def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, delta: float | None, seed: int) -> AttackSummary:
     pooled = evaluate_pooled(scores, keep, fpr_targets=FPR_TARGETS, delta=delta, seed=seed)
     attacked = ~np.isnan(scores).any(axis=1)  # evaluate_pooled ignores rows that were not attacked
-    key = _fpr_key
     return AttackSummary(
         attack=name,
         auc=pooled.auc,
-        tpr_at_fpr={key(f): pooled.tpr_at_fpr[f] for f in FPR_TARGETS},
-        tpr_resolvable={key(f): pooled.resolvable[f] for f in FPR_TARGETS},
+        tpr_at_fpr=[
+            TprAtFpr(
+                fpr=f,
+                tpr=pooled.tpr_at_fpr[f],
+                resolvable=pooled.resolvable[f],
+                ci=list(pooled.tpr_ci[f]) if pooled.tpr_ci else None,
+            )
+            for f in FPR_TARGETS
+        ],
         advantage=pooled.advantage,
         n_members=pooled.n_members,
         n_non_members=pooled.n_non_members,
         auc_per_target=list(pooled.auc_per_target),
         roc=Curve(x=[float(v) for v in pooled.roc_fpr], y=[float(v) for v in pooled.roc_tpr]),
         auc_ci=list(pooled.auc_ci) if pooled.auc_ci is not None else None,
-        tpr_at_fpr_ci={key(f): list(pooled.tpr_ci[f]) for f in FPR_TARGETS} if pooled.tpr_ci else None,
         epsilon_lower_bound=pooled.epsilon_lower_bound,
         ci_level=CI_LEVEL,
         n_targets=pooled.n_targets,
@@ -130,31 +136,63 @@ def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, delta: f
     )
 
 
-def _fpr_key(fpr: float) -> str:
-    return f"{fpr:g}"
-
-
 def model_summaries(pool: PoolSignals, keep: np.ndarray, labels: np.ndarray) -> list[ModelSummary]:
     """One summary per model of ``pool``; ``keep [M, n]`` are the models' training halves."""
-    confidence = np.exp(true_class_log_prob(pool.logits[:, :, 0, :], labels))
-    summaries = []
-    for model, keep_row, conf in zip(pool.models, keep, confidence):
-        last = model.history[-1]
-        summaries.append(
-            ModelSummary(
-                index=model.index,
-                train_loss=last.eval_train_loss,
-                train_accuracy=last.train_accuracy,
-                test_accuracy=last.test_accuracy,
-                member_confidence=float(conf[keep_row].mean()),
-                non_member_confidence=float(conf[~keep_row].mean()),
-                epsilon=model.epsilon,
-                history=model.history,
-                seconds=model.seconds,
-                cached=model.cached,
-            )
+    return [
+        model_summary(
+            index=model.index,
+            logits=logits,
+            keep_row=keep_row,
+            labels=labels,
+            test_accuracy=model.history[-1].test_accuracy,
+            epsilon=model.epsilon,
+            history=model.history,
+            seconds=model.seconds,
+            cached=model.cached,
         )
-    return summaries
+        for model, keep_row, logits in zip(pool.models, keep, pool.logits)
+    ]
+
+
+def model_summary(
+    *,
+    index: int,
+    logits: np.ndarray,
+    keep_row: np.ndarray,
+    labels: np.ndarray,
+    test_accuracy: float,
+    epsilon: float | None,
+    history: list[EpochRecord] | None = None,
+    seconds: float = 0.0,
+    cached: bool = False,
+) -> ModelSummary:
+    """One model's summary from its logits on the candidates ``[n, A, C]`` (query 0 is read)
+    and its members ``keep_row [n]``.
+
+    ``train_loss`` and ``train_accuracy`` are eval-mode figures on the training data: the last
+    epoch's record when a training history exists (pool models, measured on up to 1,024 of
+    the training examples), else computed here from the logits on every member (a user's
+    model, whose training run is not ours to record).
+    """
+    first = logits[:, 0, :]
+    confidence = np.exp(true_class_log_prob(first, labels))
+    if history:
+        train_loss, train_accuracy = history[-1].eval_train_loss, history[-1].train_accuracy
+    else:
+        train_loss = float(np.mean(cross_entropy(first[keep_row], labels[keep_row])))
+        train_accuracy = float(np.mean(first[keep_row].argmax(1) == labels[keep_row]))
+    return ModelSummary(
+        index=index,
+        train_loss=train_loss,
+        train_accuracy=train_accuracy,
+        test_accuracy=test_accuracy,
+        member_confidence=float(confidence[keep_row].mean()),
+        non_member_confidence=float(confidence[~keep_row].mean()),
+        epsilon=epsilon,
+        history=list(history or []),
+        seconds=seconds,
+        cached=cached,
+    )
 
 
 def _histograms(confidence: np.ndarray, keep: np.ndarray) -> list[Histogram]:

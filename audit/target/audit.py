@@ -20,16 +20,16 @@ import numpy as np
 import torch
 
 from attacks import create_attack
-from audit.config import AuditConfig
-from audit.data import ArrayDataset, AuditSplit, make_keep_matrix, normalisation_stats
+from audit.analysis.summary import model_summaries, model_summary, summarise_targets
+from audit.config import recipe_for, regime_list
+from audit.data import ArrayDataset, AuditSplit, Normalisation, make_keep_matrix, make_split, query_variants
 from audit.errors import AuditInputError
 from audit.pool import train_pool
-from audit.queries import query_variants
-from audit.regimes import parse_regime
-from audit.results import ModelSummary, RegimeResult
-from audit.summary import model_summaries, summarise_targets
-from audit.target_model import TargetModel, check_outputs, load_target_model, read_indices
-from audit.training import predict_logits
+from audit.target.indices import read_indices
+from audit.target.loading import TargetModel, check_outputs, load_target_model
+from audit.training import parse_regime, predict_logits
+from results.config import AuditConfig
+from results.records import RegimeResult
 
 Log = Callable[[str], None]
 
@@ -78,13 +78,13 @@ def audit_target_model(
 
     fingerprint = dataset.fingerprint()
     user_regime = parse_regime(config.target_regime, delta=config.delta, max_grad_norm=config.max_grad_norm)
-    regimes = [user_regime, *(r for r in config.regime_list() if r != user_regime)]
+    regimes = [user_regime, *(r for r in regime_list(config) if r != user_regime)]
     results, all_scores = [], {}
     for number, regime in enumerate(regimes, 1):
         prefix = f"[{number}/{len(regimes)} {regime.label}]"
         common = dict(
             split=split,
-            recipe=config.recipe(regime),
+            recipe=recipe_for(config, regime),
             num_classes=dataset.num_classes,
             is_image=dataset.is_image,
             data_fingerprint=fingerprint,
@@ -188,17 +188,10 @@ def _candidate_split(dataset, *, members, non_members, target: TargetModel, conf
     if test.size == 0:
         test = non_members
     if "normalisation" in target.manifest:
-        stats = target.manifest["normalisation"]
-        mean, std = np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32)
+        normalisation = Normalisation.from_lists(**target.manifest["normalisation"])
     else:
-        mean, std = normalisation_stats(dataset.x[members], is_image=dataset.is_image)
-    split = AuditSplit(
-        pool_x=((dataset.x[candidates] - mean) / std).astype(np.float32),
-        pool_y=dataset.y[candidates],
-        test_x=((dataset.x[test] - mean) / std).astype(np.float32),
-        test_y=dataset.y[test],
-        pool_indices=candidates,
-    )
+        normalisation = Normalisation.of(dataset, members)
+    split = make_split(dataset, pool=candidates, test=test, normalisation=normalisation)
     target_keep = np.zeros(len(candidates), dtype=bool)
     target_keep[: len(members)] = True
     return split, target_keep
@@ -209,24 +202,16 @@ def _query_user_model(target: TargetModel, split: AuditSplit, target_keep, *, co
     module = target.module
     x = torch.from_numpy(split.pool_x)
     with torch.no_grad():
-        plain = predict_logits(module, x)
-        check_outputs(plain, num_classes=num_classes, path=config.model)
+        check_outputs(predict_logits(module, x), num_classes=num_classes, path=config.model)
         queries = [predict_logits(module, q) for q in query_variants(x, config.queries, is_image=is_image)]
-        test_logits = predict_logits(module, torch.from_numpy(split.test_x))
+        test_logits = predict_logits(module, torch.from_numpy(split.test_x)).float().numpy()
     logits = torch.stack(queries, dim=1).float().numpy()
-    y = torch.from_numpy(split.pool_y)
-    losses = torch.nn.functional.cross_entropy(plain, y, reduction="none")
-    confidence = torch.softmax(plain, dim=1).gather(1, y[:, None])[:, 0]
-    keep = torch.from_numpy(target_keep)
-    summary = ModelSummary(
+    summary = model_summary(
         index=0,
-        train_loss=losses[keep].mean().item(),
-        train_accuracy=(plain.argmax(1) == y)[keep].float().mean().item(),
-        test_accuracy=(test_logits.argmax(1) == torch.from_numpy(split.test_y)).float().mean().item(),
-        member_confidence=confidence[keep].mean().item(),
-        non_member_confidence=confidence[~keep].mean().item(),
-        epsilon=None,
-        history=[],
-        seconds=0.0,
+        logits=logits,
+        keep_row=target_keep,
+        labels=split.pool_y,
+        test_accuracy=float(np.mean(test_logits.argmax(1) == split.test_y)),
+        epsilon=target.epsilon,
     )
     return logits, summary

@@ -1,0 +1,179 @@
+"""Command line: ``python -m audit.run [options]``.
+
+With no options, a complete demo audit on scikit-learn's bundled digits (no download):
+standard training, flooding at two levels, iflood at one, and DP-SGD at epsilon = 8,
+8 models each, every attack, then an HTML report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from audit.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OneLineErrorParser
+from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
+from audit.errors import AuditInputError
+from results.vocabulary import HEADLINE_FPR
+
+DESCRIPTION = """\
+Audit how much models leak membership of their training set, with and without flooding
+(Ishida et al., 2020) and against a DP-SGD baseline. For each regime, M models are trained
+on random halves of an audit pool; each model is attacked in turn with the others as
+reference (shadow) models. Writes report.html, results.json and scores.npz to the output
+directory; trained models are cached there, so an interrupted run resumes.
+"""
+
+EPILOG = """\
+regimes (for --regimes):
+  standard          plain cross-entropy training
+  flood:B           flooding of the mini-batch loss at level B: |L - B| + B
+  iflood:B          per-example flooding: mean(|l_i - B| + B)
+  dp:EPS            DP-SGD (Opacus, PRV accountant) at target epsilon EPS
+  dp:EPS+iflood:B   DP-SGD with per-example flooding (batch flooding breaks DP-SGD)
+
+examples:
+  python -m audit.run                                  # the demo audit
+  python -m audit.run --flood-levels 0.05 0.2 0.5 --epsilons 2 8
+  python -m audit.run --regimes standard flood:0.3 --models-per-regime 4 --epochs 20
+  python -m audit.run --list-attacks
+  python -m audit.run --dataset imagefolder:PATH --preset cifar10-cpu
+  python -m audit.run --model model.pt --arch cnn --dataset cifar10 --members members.npy
+  python -m audit.train --regime flood:0.3 --output model   # then: python -m audit.run --model model.npz
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = AuditConfig()
+    parser = OneLineErrorParser(
+        prog="python -m audit.run",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (keys: option names with underscores; flags override it)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a named set of options, e.g. cifar10-cpu (CIFAR-10 on a CPU in under 30 minutes)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--output-dir", default=defaults.output_dir, help="where the report, results and model cache go (default: %(default)s)")
+    out.add_argument("--run-name", default=defaults.run_name, help="a name shown in the report (default: %(default)s)")
+    out.add_argument("--cache-dir", default=defaults.cache_dir, help="trained-model cache (default: OUTPUT_DIR/cache)")
+    out.add_argument("--quiet", action="store_true", help="print only the summary table and the report path")
+
+    regimes = parser.add_argument_group("regimes")
+    regimes.add_argument("--flood-levels", type=float, nargs="+", default=list(defaults.flood_levels), metavar="B", help="batch flood levels (default: %(default)s)")
+    regimes.add_argument("--iflood-levels", type=float, nargs="*", default=list(defaults.iflood_levels), metavar="B", help="per-example flood levels (default: %(default)s)")
+    regimes.add_argument("--epsilons", type=float, nargs="*", default=list(defaults.epsilons), metavar="EPS", help="DP-SGD target epsilons (default: %(default)s)")
+    regimes.add_argument("--regimes", nargs="+", default=[], metavar="REGIME", help="explicit regime list, overriding the three options above (see below)")
+    regimes.add_argument("--delta", type=float, default=defaults.delta, help="DP-SGD delta, below 1/(training-set size) (default: %(default)s)")
+    regimes.add_argument("--max-grad-norm", type=float, default=defaults.max_grad_norm, help="DP-SGD per-example clipping norm (default: %(default)s)")
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", default=defaults.dataset, metavar="SPEC", help="digits (bundled), cifar10, cifar100, mnist, fashion-mnist, imagefolder:PATH, npz:PATH or csv:PATH[:LABEL_COLUMN] (default: %(default)s)")
+    data.add_argument("--data-dir", default=defaults.data_dir, help="where torchvision data sets are (or are downloaded to) (default: $FLOOD_AUDIT_DATA or ~/.cache/flood-audit/data)")
+    data.add_argument("--download", action="store_true", help="allow torchvision to download a missing data set")
+    data.add_argument("--pool-size", type=int, default=defaults.pool_size, help="audit candidates; each model trains on half (default: %(default)s)")
+    data.add_argument("--test-size", type=int, default=defaults.test_size, help="held-out examples for test accuracy (default: all outside the pool)")
+
+    training = parser.add_argument_group("training (every model of every regime)")
+    training.add_argument("--models-per-regime", type=int, default=defaults.models_per_regime, metavar="M", help="models per regime, each attacked with the other M-1 as references (default: %(default)s)")
+    training.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
+    training.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)")
+    training.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="(default: %(default)s)")
+    training.add_argument("--dp-learning-rate", type=float, default=defaults.dp_learning_rate, help="learning rate of DP-SGD regimes (default: %(default)s)")
+    training.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer, help="(default: %(default)s)")
+    training.add_argument("--architecture", "--arch", default=defaults.architecture, help="model architecture: mlp, cnn or resnet (default: %(default)s)")
+    training.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
+
+    target = parser.add_argument_group(
+        "auditing your own trained model",
+        "references of the same architecture are trained with your recipe (the training options "
+        "above and --target-regime); the other regimes become baselines trained on the same members",
+    )
+    target.add_argument("--model", default=defaults.model, metavar="PATH", help="TorchScript file, state_dict (needs --arch), or a flood-audit checkpoint (.npz with its .json)")
+    target.add_argument("--members", default=defaults.members, metavar="FILE", help="indices of the model's training examples in --dataset (.npy, .txt or .json)")
+    target.add_argument("--non-members", default=defaults.non_members, metavar="FILE", help="indices of known non-members (default: as many others, drawn at random)")
+    target.add_argument("--target-regime", default=defaults.target_regime, metavar="REGIME", help="how your model was trained, e.g. standard or flood:0.3 (default: %(default)s)")
+    target.add_argument("--trust-pickle", action="store_true", help="allow a model file holding pickled code; loading it runs that code")
+
+    attack = parser.add_argument_group("attacks")
+    attack.add_argument("--attacks", nargs="+", default=[], metavar="NAME", help="attacks to run (default: all; see --list-attacks)")
+    attack.add_argument("--main-attack", default=defaults.main_attack, help="the attack the verdict and per-example figures use (default: %(default)s)")
+    attack.add_argument("--queries", default=defaults.queries, help="query variants for image data: identity, flip, shift, flip+shift (default: %(default)s)")
+    attack.add_argument("--snapshots", type=int, default=defaults.snapshots, help="epochs at which outputs are kept to plot attack AUC over training (default: %(default)s)")
+    attack.add_argument("--list-attacks", action="store_true", help="list the attacks with their papers and exit")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> AuditConfig:
+    """Every option's destination is named like its configuration field."""
+    values = {name: getattr(args, name) for name in config_fields()}
+    return AuditConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; ``--preset`` and ``--config`` values become the defaults that
+    explicit flags override (flags > config file > preset > built-in defaults)."""
+    parser = build_parser()
+    first, _ = parser.parse_known_args(argv)
+    defaults: dict = {}
+    if first.preset:
+        defaults.update(PRESETS[first.preset])
+    if first.config:
+        defaults.update(load_config_file(first.config))
+    parser.set_defaults(**{k: list(v) if isinstance(v, tuple) else v for k, v in defaults.items()})
+    return parser.parse_args(argv)
+
+
+def format_summary(result) -> str:
+    """A plain-text table: one row per regime, the main attack's figures."""
+    attack = result.main_attack
+    header = f"{'regime':<24} {'train acc':>9} {'test acc':>9} {'train loss':>10} {attack + ' AUC':>17} {'TPR@1%FPR':>10} {'eps':>6}"
+    lines = [header, "-" * len(header)]
+    for regime in result.regimes:
+        headline = regime.attacks[attack].at(HEADLINE_FPR)
+        summary = regime.attacks[attack]
+        tpr = f"{headline.tpr:.1%}" + ("" if headline.resolvable else "*")
+        eps = f"{regime.epsilon:.2f}" if regime.epsilon is not None else "-"
+        lines.append(
+            f"{regime.label:<24} {regime.mean('train_accuracy'):>9.1%} {regime.mean('test_accuracy'):>9.1%} "
+            f"{regime.mean('train_loss'):>10.3f} {summary.auc:>11.3f}±{summary.auc_spread:.3f} {tpr:>10} {eps:>6}"
+        )
+    if any(not r.attacks[attack].at(HEADLINE_FPR).resolvable for r in result.regimes):
+        lines.append("* fewer than 100 non-members per target: TPR at 1% FPR cannot be resolved")
+    return "\n".join(lines)
+
+
+def _list_attacks() -> str:
+    from attacks import available_attacks
+
+    return "\n".join(f"{info.name:<24} {info.description} [{info.reference}]" for info in available_attacks().values())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from attacks import AttackInputError
+
+    try:
+        args = parse_args(argv)
+        if args.list_attacks:
+            print(_list_attacks())
+            return 0
+        from audit.pipeline import run_audit
+
+        log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+        config = config_from_args(args)
+        run = run_audit(config, log=log)
+    except (AuditInputError, AttackInputError) as error:
+        print(f"python -m audit.run: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: every model finished so far is cached; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    print(format_summary(run.result))
+    print(f"\nreport: {run.report_path}")
+    print(f"results: {run.directory / 'results.json'} (per-example scores: {run.directory / 'scores.npz'})")
+    return 0
+

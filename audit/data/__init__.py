@@ -1,0 +1,30 @@
+"""Data: loading data sets by spec, the audit pool and test split, input normalisation, the
+keep matrix, and the query variants the models are asked about.
+
+- :mod:`~audit.data.arrays`: :class:`ArrayDataset` (in-memory arrays and their fingerprint).
+- :mod:`~audit.data.sources`: :func:`load_dataset` by spec (digits, torchvision, image folders).
+- :mod:`~audit.data.tabular`: ``npz:`` and ``csv:`` files.
+- :mod:`~audit.data.split`: :class:`AuditSplit`, :func:`split_pool`, :class:`Normalisation`.
+- :mod:`~audit.data.keep`: :func:`make_keep_matrix`.
+- :mod:`~audit.data.queries`: query variants (flips, shifts) of each candidate.
+"""
+
+from audit.data.arrays import ArrayDataset, load_digits_dataset
+from audit.data.keep import make_keep_matrix
+from audit.data.queries import QUERY_SETS, query_variants
+from audit.data.sources import available_datasets, load_dataset
+from audit.data.split import AuditSplit, Normalisation, make_split, split_pool
+
+__all__ = [
+    "QUERY_SETS",
+    "ArrayDataset",
+    "AuditSplit",
+    "Normalisation",
+    "available_datasets",
+    "load_dataset",
+    "load_digits_dataset",
+    "make_keep_matrix",
+    "make_split",
+    "query_variants",
+    "split_pool",
+]

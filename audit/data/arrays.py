@@ -1,0 +1,42 @@
+"""A data set as in-memory arrays, with a fingerprint that identifies its content."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+
+
+@dataclass(frozen=True)
+class ArrayDataset:
+    """Features ``x`` (float32, ``[N, *input_shape]``, images as ``[N, C, H, W]`` in [0, 1]
+    before normalisation) and labels ``y`` (int64 ``[N]``)."""
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    num_classes: int
+    is_image: bool
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def fingerprint(self) -> str:
+        """A hash of the arrays: caches keyed on it are invalidated when the data change."""
+        digest = hashlib.sha256()
+        digest.update(str((self.x.shape, str(self.x.dtype), self.num_classes)).encode())
+        digest.update(np.ascontiguousarray(self.x).tobytes())
+        digest.update(np.ascontiguousarray(self.y).tobytes())
+        return digest.hexdigest()[:16]
+
+
+def load_digits_dataset() -> ArrayDataset:
+    """scikit-learn's bundled digits (1,797 8x8 grey images, 10 classes): no download."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]  # [N, 1, 8, 8] in [0, 1]
+    return ArrayDataset(name="digits", x=x, y=bunch.target.astype(np.int64), num_classes=10, is_image=True)

@@ -1,0 +1,50 @@
+"""Reading lists of example indices (members, non-members) from ``.npy``, ``.json`` or text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from audit.errors import AuditInputError
+
+
+def read_indices(path: str | Path, *, num_examples: int, what: str) -> np.ndarray:
+    """Example indices from ``.npy``, ``.json`` (a list, or an object with a ``members`` /
+    ``indices`` list) or text (integers separated by white space or commas).
+
+    Returns int64 ``[k]``; refuses indices out of ``[0, num_examples)`` and duplicates.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AuditInputError(f"{what} file {path} does not exist")
+    try:
+        if path.suffix == ".npy":
+            raw = np.load(path, allow_pickle=False)
+        elif path.suffix == ".json":
+            raw = json.loads(path.read_text())
+            if isinstance(raw, dict):
+                raw = raw.get("members", raw.get("indices"))
+        else:
+            raw = path.read_text().replace(",", " ").split()
+        values = np.asarray(raw, dtype=np.float64).ravel()
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise AuditInputError(f"{what} file {path} must hold integer indices (npy, json list or text)") from None
+    if values.size == 0:
+        raise AuditInputError(f"{what} file {path} holds no indices")
+    if not np.all(values == np.round(values)):
+        raise AuditInputError(f"{what} file {path} holds non-integer values; indices must be whole numbers")
+    indices = values.astype(np.int64)
+    bad = indices[(indices < 0) | (indices >= num_examples)]
+    if bad.size:
+        raise AuditInputError(
+            f"{what} file {path} has {bad.size} indices out of range [0, {num_examples}) (first: {bad[0]}); "
+            "indices refer to the data set as --dataset loads it"
+        )
+    unique, counts = np.unique(indices, return_counts=True)
+    if (counts > 1).any():
+        raise AuditInputError(
+            f"{what} file {path} lists {int((counts > 1).sum())} indices more than once (first: {unique[counts > 1][0]})"
+        )
+    return indices

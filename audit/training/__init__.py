@@ -1,0 +1,18 @@
+"""Training one model under a regime: the regime vocabulary, the recipe, the one ``train()``.
+
+- :mod:`~audit.training.regimes`: :class:`Regime` (standard, flood:b, iflood:b, dp:eps) and
+  its ``objective_loss``; :func:`parse_regime`.
+- :mod:`~audit.training.recipe`: :class:`TrainRecipe`, what reference models copy.
+- :mod:`~audit.training.loop`: :func:`train`, the single training loop for every regime.
+- :mod:`~audit.training.private`: DP-SGD through Opacus.
+- :mod:`~audit.training.batches`: in-memory training data and shuffled mini-batches.
+- :mod:`~audit.training.device`: which device to train on.
+"""
+
+from audit.training.batches import TrainData
+from audit.training.device import resolve_device
+from audit.training.loop import TrainOutcome, predict_logits, train
+from audit.training.recipe import TrainRecipe
+from audit.training.regimes import Regime, parse_regime
+
+__all__ = ["Regime", "TrainData", "TrainOutcome", "TrainRecipe", "parse_regime", "predict_logits", "resolve_device", "train"]

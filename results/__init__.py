@@ -1,0 +1,60 @@
+"""The records every layer shares: configuration, results, their vocabularies, and how they
+are written to disk.
+
+Layer: the bottom. This package imports nothing of flood-audit's and nothing that trains;
+``attacks``, ``models``, ``reports`` and ``audit`` all build on it.
+
+- :mod:`results.vocabulary`: FPR targets, regime kinds, the interval level.
+- :mod:`results.config`: :class:`AuditConfig`, the settings of one audit.
+- :mod:`results.records`: :class:`AuditResult` and the records it holds (``results.json``).
+- :mod:`results.serialization`: records to strict JSON and back.
+- :mod:`results.files`: atomic writes of JSON, ``.npz`` and text; cache-key hashing.
+"""
+
+from results.config import AuditConfig, config_fields
+from results.records import (
+    SCHEMA_VERSION,
+    AttackSummary,
+    AuditResult,
+    ClassVulnerability,
+    Curve,
+    DatasetRecord,
+    EnvironmentRecord,
+    EpochRecord,
+    Histogram,
+    ModelSummary,
+    RegimeParams,
+    RegimeResult,
+    Snapshot,
+    TprAtFpr,
+    VulnerableExample,
+)
+from results.serialization import from_json_dict, to_json_dict
+from results.vocabulary import CI_LEVEL, DEFENCE_KINDS, FPR_TARGETS, HEADLINE_FPR, RegimeKind
+
+__all__ = [
+    "CI_LEVEL",
+    "DEFENCE_KINDS",
+    "FPR_TARGETS",
+    "HEADLINE_FPR",
+    "SCHEMA_VERSION",
+    "AttackSummary",
+    "AuditConfig",
+    "AuditResult",
+    "ClassVulnerability",
+    "Curve",
+    "DatasetRecord",
+    "EnvironmentRecord",
+    "EpochRecord",
+    "Histogram",
+    "ModelSummary",
+    "RegimeKind",
+    "RegimeParams",
+    "RegimeResult",
+    "Snapshot",
+    "TprAtFpr",
+    "VulnerableExample",
+    "config_fields",
+    "from_json_dict",
+    "to_json_dict",
+]

@@ -1,0 +1,67 @@
+"""The configuration of one audit: a dataclass of settings with the defaults that make the demo run.
+
+It is part of the results contract (``results.json`` records the effective configuration), so
+it lives in this leaf package; validation, presets, config files and what a configuration
+implies (its regimes, a regime's recipe) are in :mod:`audit.config`.
+
+Defaults and why (digits, 2-core CPU, <= 120 s for the whole demo):
+
+- 1,000 of the 1,797 digits form the audit pool, so each model trains on 500 examples and
+  797 images measure test accuracy. Small training sets are where models memorise, which
+  is what makes the unregularised model's leak measurable.
+- An MLP (two hidden layers of 256) trained 40 epochs with Adam at 1e-3 reaches zero
+  training error and a training loss of ~0.004, the over-confident regime the audit studies.
+- DP-SGD clips every per-example gradient to ``max_grad_norm``, which shrinks the step;
+  its own learning rate (1e-2) recovers ~90% test accuracy at epsilon = 8.
+- 8 models per regime: every candidate is IN for 4 and OUT for 4 of them, enough for LiRA
+  online's per-example Gaussians with a global variance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass
+class AuditConfig:
+    """Every setting of an audit. Field comments give units; :func:`audit.config.validate` checks them."""
+
+    run_name: str = "demo"
+    dataset: str = "digits"  # a spec of audit.data.load_dataset, e.g. cifar10, imagefolder:PATH
+    data_dir: str = ""  # empty: $FLOOD_AUDIT_DATA or ~/.cache/flood-audit/data
+    download: bool = False  # may torchvision download a missing data set?
+    pool_size: int = 1000  # candidates; each model trains on half of them
+    test_size: int = 0  # held-out examples for test accuracy; 0: every example outside the pool
+    architecture: str = "mlp"
+    epochs: int = 40
+    batch_size: int = 64  # examples; expected batch size under DP-SGD's Poisson sampling
+    learning_rate: float = 1e-3
+    dp_learning_rate: float = 1e-2  # DP-SGD's clipped, noised steps need a larger rate
+    optimizer: str = "adam"
+    models_per_regime: int = 8
+    flood_levels: tuple[float, ...] = (0.1, 0.3)  # training-loss units (nats)
+    iflood_levels: tuple[float, ...] = (0.2,)
+    epsilons: tuple[float, ...] = (8.0,)
+    regimes: tuple[str, ...] = ()  # explicit list (e.g. "dp:4+iflood:0.2"); overrides the three above
+    delta: float = 1e-5  # must stay below 1 / (training-set size)
+    max_grad_norm: float = 1.0
+    attacks: tuple[str, ...] = ()  # empty: every default attack
+    main_attack: str = "lira-online"
+    queries: str = "identity"
+    snapshots: int = 5  # epochs at which the pool's outputs are kept for attack-vs-epoch curves
+    seed: int = 0
+    device: str = "auto"
+    output_dir: str = "flood-audit-output"
+    cache_dir: str = ""  # empty: OUTPUT_DIR/cache
+    # Auditing a trained model of the user's (empty model: the pool audit of every regime).
+    model: str = ""  # TorchScript, state_dict (with architecture) or a flood-audit checkpoint
+    members: str = ""  # file of member indices into the data set (npy, txt or json)
+    non_members: str = ""  # empty: as many examples from outside the members, drawn at random
+    target_regime: str = "standard"  # how the user's model was trained; references copy it
+    trust_pickle: bool = False  # allow model files that hold pickled code (executes it!)
+
+
+def config_fields() -> list[str]:
+    """Names of every configuration field (for config files and their error messages)."""
+    return [f.name for f in dataclasses.fields(AuditConfig)]

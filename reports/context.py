@@ -11,25 +11,23 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from results.records import AuditResult
-from results.serialization import to_json_dict
 from reports import figures
 from reports.datauri import figure_to_data_uri, image_to_data_uri
 from reports.formatting import attack_name
+from reports.provenance import effective_config, environment_pairs, flatten
 from reports.readings import attack_names
 from reports.tables import (
     ExampleRow,
     attacks_table,
-    effective_config,
-    environment_pairs,
     example_rows,
-    flatten,
     pooling_note,
     privacy_summary,
     privacy_table,
     summary_table,
 )
 from reports.verdict import verdict
+from results.records import AuditResult
+from results.serialization import to_json_dict
 
 
 @dataclass(frozen=True)

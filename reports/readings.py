@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from results.records import AttackSummary, AuditResult
 from reports.formatting import is_missing
+from results.records import AttackSummary, AuditResult
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,9 @@ template lays all of them out with one macro.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from results.records import AttackSummary, AuditResult, RegimeResult
-from results.serialization import to_json_dict
-from results.vocabulary import FPR_TARGETS, HEADLINE_FPR
 from reports.formatting import (
     MISSING,
     attack_name,
@@ -28,6 +23,8 @@ from reports.formatting import (
     percent_interval,
 )
 from reports.readings import attack_names, tpr_reading
+from results.records import AttackSummary, AuditResult, RegimeResult
+from results.vocabulary import FPR_TARGETS, HEADLINE_FPR
 
 
 @dataclass(frozen=True)
@@ -290,64 +287,6 @@ def example_rows(
     ]
 
 
-def flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """Nested settings as ``(dotted.key, text)`` pairs, in the mapping's own order."""
-    pairs = []
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            pairs.extend(flatten(value, prefix=f"{name}."))
-        else:
-            pairs.append((name, _setting_text(value)))
-    return pairs
-
-
-def effective_config(result: AuditResult) -> list[tuple[str, str]]:
-    """The configuration as flattened pairs, with "use the default" values spelled out.
-
-    An empty ``regimes`` or ``attacks`` list means "the default set"; the result records
-    exactly which regimes and attacks ran, so those are shown instead of ``[]``. Other empty
-    strings are shown as "(default)" rather than as a blank cell.
-    """
-    ran = {
-        "regimes": ", ".join(r.label for r in result.regimes),
-        "attacks": ", ".join(dict.fromkeys(name for r in result.regimes for name in r.attacks)),
-    }
-    pairs = []
-    config = to_json_dict(result.config)
-    for key, value in flatten(config):
-        raw = config.get(key)
-        if key in ran and raw in ([], ()) and ran[key]:
-            value = f"{ran[key]} (default)"
-        elif key == "test_size" and raw == 0:
-            value = f"0 (default: every example outside the pool, {result.dataset.test_size} here)"
-        elif raw == "":
-            value = "(default)"
-        pairs.append((key, value))
-    return pairs
-
-
-def environment_pairs(result: AuditResult) -> list[tuple[str, str]]:
-    """The environment as flattened pairs; durations carry their unit, and a last pair says
-    how many models this run trained and how many it loaded from the cache (a run that
-    found every model cached takes seconds, which the duration alone would not explain)."""
-    pairs = []
-    environment = to_json_dict(result.environment)
-    for key, value in flatten(environment):
-        raw = environment.get(key)
-        if key in ("seconds", "duration_seconds") and isinstance(raw, (int, float)):
-            minutes, seconds = divmod(raw, 60)
-            value = f"{raw:.1f} s" + (f" ({int(minutes)} min {seconds:.0f} s)" if minutes else "")
-        pairs.append((key, value))
-    models = [m for r in result.regimes for m in r.models]
-    if models:
-        cached = sum(m.cached for m in models)
-        trained = len(models) - cached
-        text = f"{len(models)} in {len(result.regimes)} pools: {trained} trained in this run, {cached} loaded from the cache"
-        pairs.append(("models", text))
-    return pairs
-
-
 def _attack_cells(attack: AttackSummary | None, *, fprs: tuple[float, ...]) -> list[Cell]:
     if attack is None:
         return [Cell(MISSING)] * (1 + len(fprs))
@@ -389,16 +328,6 @@ def _mark_best(cells: list[Cell], values: list[float | None]) -> list[Cell]:
 
 def _bound(attack: AttackSummary | None) -> float | None:
     return None if attack is None else attack.epsilon_lower_bound
-
-
-def _setting_text(value: Any) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        return general(value)
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _headline_first() -> tuple[float, ...]:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from results.records import AuditResult, RegimeResult
-from results.vocabulary import DEFENCE_KINDS, HEADLINE_FPR, RegimeKind
 from reports.formatting import (
     attack_name,
     decimal,
@@ -25,7 +23,8 @@ from reports.formatting import (
     percent_interval,
 )
 from reports.readings import Reading, auc_reading, tpr_reading
-
+from results.records import AuditResult, RegimeResult
+from results.vocabulary import DEFENCE_KINDS, HEADLINE_FPR, RegimeKind
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from audit.cli.common import EXIT_BAD_INPUT, OneLineErrorParser
-from audit.config import AuditConfig, recipe_for
+from audit.config import AuditConfig, recipe_for, validate
 from audit.data import Normalisation, load_dataset
 from audit.errors import AuditInputError
 from audit.target import CHECKPOINT_FORMAT, manifest_path, read_indices
@@ -64,8 +64,13 @@ def train_target(args: argparse.Namespace) -> Path:
         epochs=args.epochs,
         batch_size=args.batch_size,
         optimizer=args.optimizer,
+        regimes=(args.regime,),
+        delta=args.delta,
+        max_grad_norm=args.max_grad_norm,
+        device=args.device,
         **({"dp_learning_rate" if regime.is_private else "learning_rate": args.learning_rate} if args.learning_rate else {}),
     )
+    validate(config)
     recipe = recipe_for(config, regime)
     dataset = load_dataset(args.dataset, data_dir=args.data_dir or None, download=args.download)
     n = len(dataset.y)

@@ -13,7 +13,7 @@ from audit.errors import AuditInputError
 
 
 def _shifts(x: torch.Tensor) -> list[torch.Tensor]:
-    """The four one-pixel shifts (up, down, left, right), zero-filled at the border."""
+    """The four one-pixel shifts (down, up, right, left), zero-filled at the border."""
     padded = F.pad(x, (1, 1, 1, 1))
     h, w = x.shape[-2:]
     return [padded[..., dy : dy + h, dx : dx + w] for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2))]

@@ -2,9 +2,9 @@
 
 import pytest
 
+from audit.cli.run import config_from_args, main, parse_args
 from audit.config import AuditConfig, load_config_file, write_config_toml
 from audit.errors import AuditInputError
-from audit.cli.run import config_from_args, main, parse_args
 
 
 def test_config_file_sets_options_and_flags_override_it(tmp_path):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from audit.data import load_digits_dataset
 from audit.cli.run import main
+from audit.data import load_digits_dataset
 from audit.training import TrainData, TrainRecipe, train
 from models import create_model
 
@@ -45,6 +45,7 @@ def _results(out):
     return json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_audit_a_torchscript_model(trained, tmp_path):
     directory, model, _ = trained
     code = main(["--model", str(directory / "model.ts"), "--arch", "mlp", "--members", str(directory / "members.npy"),
@@ -60,6 +61,7 @@ def test_audit_a_torchscript_model(trained, tmp_path):
     assert (tmp_path / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_audit_a_state_dict_with_arch(trained, tmp_path):
     directory, model, _ = trained
     torch.save(model.state_dict(), directory / "weights.pt")
@@ -69,6 +71,7 @@ def test_audit_a_state_dict_with_arch(trained, tmp_path):
     assert _results(tmp_path)["regimes"][0]["label"] == "your model (standard)"
 
 
+@pytest.mark.slow
 def test_train_then_audit_round_trip(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "audit.train", "--regime", "flood:0.3", "--train-size", "150", "--epochs", "3",

@@ -7,8 +7,7 @@ import torch
 
 from audit.data import load_digits_dataset, make_keep_matrix, split_pool
 from audit.errors import AuditInputError
-from audit.training import parse_regime
-from audit.training import TrainData, TrainRecipe, train
+from audit.training import TrainData, TrainRecipe, parse_regime, train
 from models import create_model
 
 
@@ -54,6 +53,7 @@ def test_iflood_keeps_the_training_loss_above_zero(digits_half):
     assert outcome.history[-1].eval_train_loss > 0.1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("regime_text", ["dp:4", "dp:4+iflood:0.3"])
 def test_dp_run_reports_a_finite_epsilon_no_larger_than_its_target(digits_half, regime_text):
     outcome = _train(digits_half, regime_text, epochs=3, learning_rate=1e-2)
@@ -62,6 +62,7 @@ def test_dp_run_reports_a_finite_epsilon_no_larger_than_its_target(digits_half, 
     assert outcome.history[-1].test_accuracy > 0.3  # it learned something despite the noise
 
 
+@pytest.mark.slow
 def test_dp_accepts_the_cnn_and_its_checkpoint_loads_into_a_plain_model(digits_half, tmp_path):
     from models import load_weights, save_weights
 

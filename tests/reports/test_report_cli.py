@@ -40,6 +40,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_rerender_from_results_json_matches_a_direct_render(tmp_path, audit_result, rendered_report):
     (tmp_path / "results.json").write_text(json.dumps(audit_result.to_dict()), encoding="utf-8")
     completed = _run(str(tmp_path))
@@ -50,6 +51,7 @@ def test_rerender_from_results_json_matches_a_direct_render(tmp_path, audit_resu
     assert 'id="summary-table"' in html and 'id="attacks-table"' in html and 'id="dp-table"' in html
 
 
+@pytest.mark.slow
 def test_rerender_of_a_real_run_reproduces_every_table(tiny_run, tmp_path):
     """The report audit.run wrote and the one re-rendered from its results.json agree on every
     table (summary, every attack, DP, provenance) and on the verdict."""

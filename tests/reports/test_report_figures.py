@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from results.records import TprAtFpr
+from attacks.metrics import dp_tpr_bound
 from reports import figures
 from reports.datauri import figure_to_data_uri, image_to_data_uri
-from attacks.metrics import dp_tpr_bound
 from reports.formatting import percent, percent_interval
 from reports.readings import tpr_reading
+from results.records import TprAtFpr
 
 
 def test_dp_bound_matches_hand_computed_values():

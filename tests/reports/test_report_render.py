@@ -9,8 +9,8 @@ import math
 import re
 from html.parser import HTMLParser
 
-from results.records import AuditResult
 from reports import render_report
+from results.records import AuditResult
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -6,17 +6,16 @@ import dataclasses
 
 import numpy as np
 
-from results.records import Histogram
 from reports import figures
+from reports.provenance import effective_config, environment_pairs
 from reports.tables import (
     attacks_table,
-    effective_config,
-    environment_pairs,
     pooling_note,
     privacy_summary,
     privacy_table,
     summary_table,
 )
+from results.records import Histogram
 
 
 def test_summary_table_leads_with_the_main_attack_and_puts_1pct_first(audit_result):
@@ -130,7 +129,7 @@ def test_every_attack_gets_its_own_colour_and_line_style():
         "lira-online", "loss", "loss-class", "confidence", "confidence-class", "entropy", "entropy-class",
         "modified-entropy", "modified-entropy-class", "shadow", "lira-offline", "rmia", "label-only",
     ]  # fmt: skip
-    styles = figures._attack_styles(attacks)
+    styles = figures.roc._attack_styles(attacks)
     assert len(set(styles.values())) == len(attacks)
     assert styles["loss"][0] == styles["loss-class"][0] and styles["loss"][1] != styles["loss-class"][1]
 

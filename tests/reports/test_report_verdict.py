@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from reports.verdict import verdict
-from results.records import AttackSummary, AuditResult, Curve, ModelSummary, RegimeParams, RegimeResult, TprAtFpr
+from results.records import (
+    AttackSummary,
+    AuditResult,
+    Curve,
+    ModelSummary,
+    RegimeParams,
+    RegimeResult,
+    TprAtFpr,
+)
 from results.vocabulary import RegimeKind
 from tests.reports.synthetic import result_of
 

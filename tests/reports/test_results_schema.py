@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from results.records import SCHEMA_VERSION, AuditResult
 from results.vocabulary import FPR_TARGETS
@@ -58,6 +59,7 @@ def test_doc_parser_reads_the_field_tables():
     assert "keep" not in paths  # the scores.npz part is not a results.json field
 
 
+@pytest.mark.slow
 def test_every_key_of_a_real_results_json_is_documented(tiny_run):
     data = json.loads((tiny_run / "results.json").read_text(encoding="utf-8"))
     documented = documented_paths()
@@ -70,11 +72,13 @@ def test_every_key_of_a_real_results_json_is_documented(tiny_run):
     assert f"currently **{SCHEMA_VERSION}**" in DOC.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_results_json_round_trips_through_the_result_types(tiny_run):
     data = json.loads((tiny_run / "results.json").read_text(encoding="utf-8"))
     assert AuditResult.from_dict(data).to_dict() == data
 
 
+@pytest.mark.slow
 def test_documented_directions_and_units_hold(tiny_run):
     data = json.loads((tiny_run / "results.json").read_text(encoding="utf-8"))
     for regime in data["regimes"]:
@@ -95,6 +99,7 @@ def test_documented_directions_and_units_hold(tiny_run):
         assert loss["edges"][0] == 0 and loss["edges"][1] > 0
 
 
+@pytest.mark.slow
 def test_scores_npz_has_the_documented_layout(tiny_run):
     data = json.loads((tiny_run / "results.json").read_text(encoding="utf-8"))
     with np.load(tiny_run / "scores.npz", allow_pickle=False) as scores:

@@ -1,7 +1,7 @@
-"""The one exception type for bad user input.
+"""The exceptions the command lines turn into one-line messages.
 
-The command line turns an :class:`AuditInputError` into a one-line message and exit code 2;
-everything else is a bug and keeps its traceback.
+:class:`AuditInputError` (bad input) becomes exit code 2, :class:`OutputError` (outputs that
+could not be written) exit code 1; everything else is a bug and keeps its traceback.
 """
 
 
@@ -17,3 +17,8 @@ def one_line(error: BaseException, limit: int = 300) -> str:
     library's error inside one of ours)."""
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class OutputError(RuntimeError):
+    """The run's outputs could not be written (a full disk, a folder that vanished): not bad
+    input, but the message is still one line that says what was kept and what to do."""

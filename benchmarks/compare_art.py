@@ -149,7 +149,7 @@ def build_pool(
         config,
         regime=regime,
         dataset=dataset,
-        data_fingerprint=dataset.fingerprint(),
+        data_fingerprint=dataset.fingerprint,
         split=split,
         keep=keep,
         device=resolve_device(config.device),

@@ -51,7 +51,9 @@ class AuditConfig:
     queries: str = "identity"
     snapshots: int = 5  # epochs at which the pool's outputs are kept for attack-vs-epoch curves
     seed: int = 0
+    replicates: int = 1  # whole audits, each with its own keep matrix and training seeds
     device: str = "auto"
+    threads: int = 0  # torch threads per process; 0: chosen for this machine (see audit.training.device)
     output_dir: str = "flood-audit-output"
     cache_dir: str = ""  # empty: OUTPUT_DIR/cache
     # Auditing a trained model of the user's (empty model: the pool audit of every regime).

@@ -178,6 +178,18 @@ class RegimeParams:
 
 
 @dataclass
+class ReplicateFigures:
+    """One replicate's headline figures for one regime: the main attack's pooled ``auc`` and
+    ``tpr`` at the headline FPR, and the mean ``test_accuracy`` of the pool's models."""
+
+    replicate: int
+    seed: int
+    auc: float
+    tpr: float
+    test_accuracy: float
+
+
+@dataclass
 class RegimeResult:
     """Everything measured for one training regime (a pool of M models)."""
 
@@ -190,6 +202,7 @@ class RegimeResult:
     snapshots: list[Snapshot] = field(default_factory=list)
     per_class: list[ClassVulnerability] = field(default_factory=list)
     vulnerable_examples: list[VulnerableExample] = field(default_factory=list)
+    replicates: list[ReplicateFigures] = field(default_factory=list)
 
     def mean(self, attribute: str) -> float:
         """Mean of a :class:`ModelSummary` attribute over the pool (NaN where undefined)."""
@@ -213,7 +226,8 @@ class DatasetRecord:
 
     ``input_shape``: one example's shape (``[C, H, W]`` for images, ``[F]`` for tables);
     ``pool_size`` candidates; ``test_size`` held-out examples; ``fingerprint``: digest of the
-    data, part of every cache key.
+    data, part of every cache key; ``class_names``: one per class where the data set names
+    them (image folders, torchvision data sets), else empty.
     """
 
     name: str
@@ -222,6 +236,7 @@ class DatasetRecord:
     pool_size: int
     test_size: int
     fingerprint: str
+    class_names: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -5,6 +5,11 @@ metrics through :mod:`attacks.metrics`, and the summaries of models and regimes.
   :func:`model_summary`.
 """
 
-from audit.analysis.summary import model_summaries, model_summary, summarise_pool, summarise_targets
+from audit.analysis.summary import (
+    model_summaries,
+    model_summary,
+    summarise_pool,
+    summarise_targets,
+)
 
 __all__ = ["model_summaries", "model_summary", "summarise_pool", "summarise_targets"]

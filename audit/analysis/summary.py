@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from attacks import evaluate_pooled, leave_one_out_scores, per_class_metrics, vulnerability
+from attacks import (
+    evaluate_pooled,
+    leave_one_out_scores,
+    per_class_metrics,
+    vulnerability,
+)
 from attacks.signals import cross_entropy, true_class_log_prob
 from audit.data import ArrayDataset, AuditSplit
 from audit.pool import PoolSignals
@@ -96,7 +101,7 @@ def summarise_targets(
         per_class=[
             ClassVulnerability(
                 label=c.label,
-                name=str(c.label),
+                name=dataset.class_name(c.label),
                 auc=c.auc,
                 tpr_at_1pct_fpr=c.tpr_at_1pct_fpr,
                 n_members=c.n_members,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+EXIT_FAILED = 1  # the run could not finish (outputs not written); the message says what was kept
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 

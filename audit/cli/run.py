@@ -11,9 +11,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from audit.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OneLineErrorParser
+from audit.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    OneLineErrorParser,
+)
+from audit.cli.progress import TerminalProgress
 from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
-from audit.errors import AuditInputError
+from audit.errors import AuditInputError, OutputError
 from results.vocabulary import HEADLINE_FPR
 
 DESCRIPTION = """\
@@ -83,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer, help="(default: %(default)s)")
     training.add_argument("--architecture", "--arch", default=defaults.architecture, help="model architecture: mlp, cnn or resnet (default: %(default)s)")
     training.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    training.add_argument("--replicates", type=int, default=defaults.replicates, metavar="K", help="repeat the whole audit K times, each with its own keep matrix and training seeds, and report the spread across them (default: %(default)s)")
     training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
+    training.add_argument("--threads", type=int, default=defaults.threads, metavar="N", help="torch threads (default: 0 = one, best for small models and on a busy machine; see README, Performance)")
 
     target = parser.add_argument_group(
         "auditing your own trained model",
@@ -160,12 +168,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         from audit.pipeline import run_audit
 
-        log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-        config = config_from_args(args)
-        run = run_audit(config, log=log)
+        progress = TerminalProgress(quiet=args.quiet)
+        try:
+            run = run_audit(config_from_args(args), events=progress)
+        finally:
+            progress.close()
     except (AuditInputError, AttackInputError) as error:
         print(f"python -m audit.run: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OutputError as error:
+        print(f"python -m audit.run: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print(
             "\ninterrupted: every model finished so far is cached; run the same command again to resume",

@@ -105,7 +105,7 @@ def train_target(args: argparse.Namespace) -> Path:
             "input_shape": list(dataset.input_shape),
             "num_classes": dataset.num_classes,
             "dataset": args.dataset,
-            "data_fingerprint": dataset.fingerprint(),
+            "data_fingerprint": dataset.fingerprint,
             "members": members.tolist(),
             "normalisation": normalisation.to_lists(),
             "recipe": recipe.to_dict(),

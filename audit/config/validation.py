@@ -17,14 +17,24 @@ from models import available_architectures
 from results.config import AuditConfig
 
 
+# Each candidate is calibrated on c_in - 1 member and c_out - 1 non-member references
+# (attacks.base): at least one of each needs c_in, c_out >= 2, so 4 models.
+MIN_MODELS = 4
+
+
 def validate(config: AuditConfig) -> AuditConfig:
     """Raise :class:`AuditInputError` for the first unusable value; returns ``config``."""
     check_field_types(config)
-    if config.models_per_regime < 2:
+    if config.models_per_regime < MIN_MODELS:
         raise AuditInputError(
-            f"models per regime must be >= 2 (each model is attacked with the others as references), "
+            f"models per regime must be >= {MIN_MODELS} (each model is attacked with the others as references, "
+            f"which need a member and a non-member model for every candidate besides the target's), "
             f"got {config.models_per_regime}"
         )
+    if config.replicates < 1:
+        raise AuditInputError(f"replicates must be >= 1 (whole audits to repeat), got {config.replicates}")
+    if config.threads < 0:
+        raise AuditInputError(f"threads must be >= 0 (0: chosen for this machine), got {config.threads}")
     if config.snapshots < 0:
         raise AuditInputError(f"snapshots must be >= 0, got {config.snapshots}")
     if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):

@@ -35,10 +35,10 @@ import numpy as np
 import torchvision.datasets
 from PIL import Image
 
-from results.files import atomic_path, stable_hash
 from audit.data.arrays import ArrayDataset, load_digits_dataset
 from audit.data.tabular import load_csv, load_npz, split_csv_argument
 from audit.errors import AuditInputError, one_line
+from results.files import atomic_path, stable_hash
 
 # spec -> (torchvision.datasets class, description)
 _TORCHVISION = {
@@ -54,7 +54,7 @@ def available_datasets() -> dict[str, str]:
     return {
         "digits": "scikit-learn's digits: 1,797 8x8 grey images, 10 classes (bundled, no download)",
         **{name: description for name, (_, description) in _TORCHVISION.items()},
-        "imagefolder:PATH": "a folder of class folders of images (or train/ and test/ folders of them), one image size",
+        "imagefolder:PATH": "a folder of class folders of images (or train/, test/, training/, testing/, val/ folders of them), one image size",
         "npz:PATH": "arrays x ([N, F] features or [N, C, H, W] images) and y ([N] integer labels)",
         "csv:PATH[:LABEL_COLUMN]": "a CSV file with a header, numeric features and an integer label column (default 'label')",
     }
@@ -115,7 +115,10 @@ def _load_torchvision(name: str, *, root: Path, download: bool) -> ArrayDataset:
     ]
     images = np.concatenate([np.asarray(part.data) for part in parts])  # uint8 [N, H, W(, 3)]
     labels = np.concatenate([np.asarray(part.targets, dtype=np.int64) for part in parts])
-    return ArrayDataset(name=name, x=_to_unit_float(images), y=labels, num_classes=len(parts[0].classes), is_image=True)
+    classes = tuple(str(c) for c in parts[0].classes)
+    return ArrayDataset(
+        name=name, x=_to_unit_float(images), y=labels, num_classes=len(classes), is_image=True, class_names=classes
+    )
 
 
 def _open_torchvision_part(
@@ -158,30 +161,49 @@ def _load_image_folder(name: str, root: Path, *, cache_dir: Path, workers: int) 
         images = _decode_files(paths, workers=workers)
         _write_cached_images(cache_file, images)
     labels = np.array([label for _, label in samples], dtype=np.int64)
-    return ArrayDataset(name=name, x=_to_unit_float(images), y=labels, num_classes=len(classes), is_image=True)
+    return ArrayDataset(
+        name=name, x=_to_unit_float(images), y=labels, num_classes=len(classes), is_image=True, class_names=tuple(classes)
+    )
+
+
+# Names of split folders in common image dumps, and the order their parts are merged in.
+_SPLIT_FOLDERS = {"train": 0, "training": 0, "val": 1, "valid": 1, "validation": 1, "test": 2, "testing": 2}
 
 
 def _list_image_folder(root: Path) -> tuple[list[tuple[str, int]], list[str]]:
-    """``(path, label)`` of every image and the class names; with ``train/`` and ``test/``
-    class trees under ``root``, both parts, train first."""
-    if not _has_train_test_layout(root):
+    """``(path, label)`` of every image and the class names.
+
+    When every folder under ``root`` is named like a split (``train``/``training``,
+    ``val``/``valid``/``validation``, ``test``/``testing``, as in common MNIST and CIFAR
+    image dumps), each holds the same class folders and the parts are merged (train, then
+    validation, then test); otherwise the folders under ``root`` are the classes.
+    """
+    splits = _split_layout(root)
+    if not splits:
         folder = _image_folder(root)
         return folder.samples, folder.classes
-    train, test = _image_folder(root / "train"), _image_folder(root / "test")
-    if train.classes != test.classes:
-        only_train = sorted(set(train.classes) - set(test.classes))
-        only_test = sorted(set(test.classes) - set(train.classes))
-        raise AuditInputError(
-            f"{root}: train/ and test/ hold different class folders (only in train/: {only_train}, "
-            f"only in test/: {only_test}); make them match, or point imagefolder: at one of them"
-        )
-    return train.samples + test.samples, train.classes
+    parts = [_image_folder(part) for part in splits]
+    for part, folder in zip(splits[1:], parts[1:]):
+        if folder.classes != parts[0].classes:
+            only_first = sorted(set(parts[0].classes) - set(folder.classes))
+            only_this = sorted(set(folder.classes) - set(parts[0].classes))
+            raise AuditInputError(
+                f"{root}: {splits[0].name}/ and {part.name}/ hold different class folders (only in "
+                f"{splits[0].name}/: {only_first}, only in {part.name}/: {only_this}); make them match, "
+                "or point imagefolder: at one of them"
+            )
+    return [sample for folder in parts for sample in folder.samples], parts[0].classes
 
 
-def _has_train_test_layout(root: Path) -> bool:
-    """True when ``root/train`` and ``root/test`` exist and both hold class folders."""
-    parts = [root / "train", root / "test"]
-    return all(part.is_dir() and any(child.is_dir() for child in part.iterdir()) for part in parts)
+def _split_layout(root: Path) -> list[Path]:
+    """The split folders of ``root`` in merge order when every folder under it is a split
+    folder holding class folders; else an empty list (the folders are classes)."""
+    folders = [child for child in root.iterdir() if child.is_dir() and not child.name.startswith(".")]
+    if not folders or any(folder.name.lower() not in _SPLIT_FOLDERS for folder in folders):
+        return []
+    if not all(any(child.is_dir() for child in folder.iterdir()) for folder in folders):
+        return []
+    return sorted(folders, key=lambda folder: (_SPLIT_FOLDERS[folder.name.lower()], folder.name))
 
 
 def _image_folder(root: Path) -> torchvision.datasets.ImageFolder:

@@ -7,14 +7,17 @@ keep row selects. The *test* part is never trained on; it measures test accuracy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from audit.data.arrays import ArrayDataset
 from audit.errors import AuditInputError
+
+# Fewest candidates: each model then trains on 10 and is attacked on 10 members and 10
+# non-members; fewer leave classes without members, which some attacks cannot calibrate.
+MIN_POOL_SIZE = 20
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,11 @@ def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: i
     statistics of the pool (the candidates, from which every model's training set is drawn;
     per channel for images, per feature for tabular data)."""
     n = len(dataset.y)
-    if not 2 <= pool_size < n:
-        raise AuditInputError(f"pool size must be between 2 and {n - 1} for {dataset.name} ({n} examples), got {pool_size}")
+    if not MIN_POOL_SIZE <= pool_size < n:
+        raise AuditInputError(
+            f"pool size must be between {MIN_POOL_SIZE} and {n - 1} for {dataset.name} ({n} examples; each model "
+            f"trains on half of the pool, the rest measures test accuracy), got {pool_size}"
+        )
     if test_size < 0:
         raise AuditInputError(f"test size must be >= 0 (0 = every example outside the pool), got {test_size}")
     order = np.random.default_rng(seed).permutation(n)

@@ -7,6 +7,7 @@ Labels may be any integers: they are remapped to 0..K-1 in sorted order of their
 from __future__ import annotations
 
 import csv
+import os
 import zipfile
 from pathlib import Path
 
@@ -38,11 +39,43 @@ def _read_npz(path: Path, *, wanted: tuple[str, ...]) -> tuple[dict[str, np.ndar
     pickled objects are refused."""
     if not zipfile.is_zipfile(path):
         raise AuditInputError(f"{path} is not an .npz file (the zip of arrays numpy.savez writes)")
+    _check_declared_sizes(path, wanted=wanted)
     try:
         with np.load(path, allow_pickle=False) as arrays:
             return {name: arrays[name] for name in wanted if name in arrays.files}, list(arrays.files)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise AuditInputError(f"{path} cannot be read as .npz without pickle: {one_line(err)}") from err
+
+
+def _check_declared_sizes(path: Path, *, wanted: tuple[str, ...]) -> None:
+    """Refuse arrays whose headers declare more bytes than this machine's memory, before
+    numpy tries to allocate them (a damaged or hostile header can claim terabytes)."""
+    limit = _memory_bytes()
+    with zipfile.ZipFile(path) as archive:
+        for name in wanted:
+            if f"{name}.npy" not in archive.namelist():
+                continue
+            with archive.open(f"{name}.npy") as member:
+                try:
+                    major, _ = np.lib.format.read_magic(member)
+                    read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read_header(member)
+                except ValueError as err:
+                    raise AuditInputError(f"{path}: array {name} has an unreadable header: {one_line(err)}") from err
+            size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if size > limit:
+                raise AuditInputError(
+                    f"{path}: array {name} declares shape {shape} of {dtype} ({size / 2**30:,.1f} GiB), more than "
+                    f"this machine's {limit / 2**30:,.1f} GiB of memory; the file is damaged or too large to audit here"
+                )
+
+
+def _memory_bytes() -> int:
+    """Physical memory of this machine (a generous 1 TiB where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**40
 
 
 def split_csv_argument(argument: str) -> tuple[str, str]:

@@ -5,6 +5,12 @@ cache that makes every trained model survive interruptions and re-runs.
 - :mod:`~audit.pool.cache`: cache keys, entries, their checksums, damaged-entry handling.
 """
 
-from audit.pool.pool import PoolSignals, ProgressCallback, TrainedModel, train_pool
+from audit.pool.pool import (
+    PoolSignals,
+    ProgressCallback,
+    TrainedModel,
+    done_event,
+    train_pool,
+)
 
-__all__ = ["PoolSignals", "ProgressCallback", "TrainedModel", "train_pool"]
+__all__ = ["PoolSignals", "ProgressCallback", "TrainedModel", "done_event", "train_pool"]

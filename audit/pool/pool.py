@@ -16,7 +16,15 @@ import torch
 
 from audit.data.queries import query_variants
 from audit.data.split import AuditSplit
-from audit.pool.cache import CachedModel, DamagedEntry, cache_key, load_entry, quarantine, save_entry
+from audit.events import ModelDone
+from audit.pool.cache import (
+    CachedModel,
+    DamagedEntry,
+    cache_key,
+    load_entry,
+    quarantine,
+    save_entry,
+)
 from audit.training import TrainData, TrainRecipe, predict_logits, train
 from models import create_model
 from results.files import stable_hash
@@ -51,6 +59,23 @@ class PoolSignals:
 
 
 ProgressCallback = Callable[[TrainedModel, int], None]
+
+
+def done_event(model: TrainedModel, *, total: int, regime: str, role: str = "model") -> ModelDone:
+    """The progress event of ``model``, one of ``total`` in its pool."""
+    last = model.history[-1]
+    return ModelDone(
+        regime=regime,
+        index=model.index,
+        total=total,
+        cached=model.cached,
+        seconds=model.seconds,
+        train_loss=last.eval_train_loss,
+        train_accuracy=last.train_accuracy,
+        test_accuracy=last.test_accuracy,
+        epsilon=model.epsilon,
+        role=role,
+    )
 # Told about every damaged cache entry that was moved aside (one line each).
 WarningCallback = Callable[[str], None]
 

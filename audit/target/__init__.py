@@ -9,7 +9,12 @@ and the audit that fixes it as the target.
 
 from audit.target.audit import TargetAudit, audit_target_model
 from audit.target.indices import read_indices
-from audit.target.loading import CHECKPOINT_FORMAT, TargetModel, load_target_model, manifest_path
+from audit.target.loading import (
+    CHECKPOINT_FORMAT,
+    TargetModel,
+    load_target_model,
+    manifest_path,
+)
 
 __all__ = [
     "CHECKPOINT_FORMAT",

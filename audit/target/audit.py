@@ -12,7 +12,6 @@ architecture and data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,16 +21,22 @@ import torch
 from attacks import create_attack
 from audit.analysis.summary import model_summaries, model_summary, summarise_targets
 from audit.config import recipe_for, regime_list
-from audit.data import ArrayDataset, AuditSplit, Normalisation, make_keep_matrix, make_split, query_variants
+from audit.data import (
+    ArrayDataset,
+    AuditSplit,
+    Normalisation,
+    make_keep_matrix,
+    make_split,
+    query_variants,
+)
 from audit.errors import AuditInputError
-from audit.pool import train_pool
-from audit.target.indices import read_indices
+from audit.events import Events
+from audit.pool import done_event, train_pool
+from audit.target.indices import check_indices, read_indices
 from audit.target.loading import TargetModel, check_outputs, load_target_model
 from audit.training import parse_regime, predict_logits
 from results.config import AuditConfig
 from results.records import RegimeResult
-
-Log = Callable[[str], None]
 
 
 @dataclass
@@ -53,7 +58,7 @@ def audit_target_model(
     attack_names: list[str],
     device: torch.device,
     cache_dir: Path,
-    log: Log,
+    events: Events,
 ) -> TargetAudit:
     """Attack ``config.model`` on ``dataset``; see the module docstring."""
     target = load_target_model(
@@ -63,25 +68,27 @@ def audit_target_model(
         num_classes=dataset.num_classes,
         trust_pickle=config.trust_pickle,
     )
+    _check_fingerprint(target, dataset, config=config)
     config = _adopt_checkpoint_recipe(config, target)
     members = _members(config, target, num_examples=len(dataset.y))
     non_members = _non_members(config, members, num_examples=len(dataset.y))
     split, target_keep = _candidate_split(dataset, members=members, non_members=non_members, target=target, config=config)
-    keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=config.seed)
+    seed = _reference_seed(config, target)
+    keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=len(split.pool_y), seed=seed)
     user_logits, user_summary = _query_user_model(
         target, split, target_keep, config=config, num_classes=dataset.num_classes, is_image=dataset.is_image
     )
-    log(
+    events.info(
         f"auditing {config.model} ({target.source}) on {dataset.name}: {len(members)} members, "
         f"{len(non_members)} non-members, {config.models_per_regime} reference models per regime on {device}"
     )
 
-    fingerprint = dataset.fingerprint()
+    fingerprint = dataset.fingerprint
     user_regime = parse_regime(config.target_regime, delta=config.delta, max_grad_norm=config.max_grad_norm)
     regimes = [user_regime, *(r for r in regime_list(config) if r != user_regime)]
+    events.plan(regimes=[r.label for r in regimes], models_per_regime=config.models_per_regime + 1)
     results, all_scores = [], {}
-    for number, regime in enumerate(regimes, 1):
-        prefix = f"[{number}/{len(regimes)} {regime.label}]"
+    for regime in regimes:
         common = dict(
             split=split,
             recipe=recipe_for(config, regime),
@@ -94,18 +101,28 @@ def audit_target_model(
         )
         references = train_pool(
             keep=keep,
-            seed=config.seed,
-            on_model_done=lambda m, total, p=prefix: log(f"{p} reference model {m.index + 1}/{total} ready"),
+            seed=seed,
+            on_model_done=lambda m, total, r=regime: events.model_done(
+                done_event(m, total=total, regime=r.label, role="reference model")
+            ),
+            on_warning=events.warn,
             **common,
         )
         if regime == user_regime:
             label, target_logits, models = f"your model ({regime.label})", user_logits, [user_summary]
         else:
             # The baseline trains on exactly the user's members, with a seed no reference uses.
-            baseline = train_pool(keep=target_keep[None], seed=config.seed + config.models_per_regime, **common)
+            baseline = train_pool(
+                keep=target_keep[None],
+                seed=seed + config.models_per_regime,
+                on_model_done=lambda m, total, r=regime: events.model_done(
+                    done_event(m, total=total, regime=r.label, role="baseline")
+                ),
+                on_warning=events.warn,
+                **common,
+            )
             label, target_logits = f"{regime.label} baseline", baseline.logits[0]
             models = model_summaries(baseline, target_keep[None], split.pool_y)
-            log(f"{prefix} baseline on your members ready")
         scores = {
             name: create_attack(name).fit(references.logits, keep, split.pool_y).score(target_logits, split.pool_y)[None]
             for name in attack_names
@@ -122,11 +139,36 @@ def audit_target_model(
                 split=split,
                 dataset=dataset,
                 main_attack=config.main_attack,
-                seed=config.seed,
+                seed=seed,
             )
         )
+        events.regime_done(regime.label)
         all_scores.update({f"{label}/{name}": s for name, s in scores.items()})
     return TargetAudit(results, all_scores, split, target_keep, keep, config)
+
+
+def _reference_seed(config: AuditConfig, target: TargetModel) -> int:
+    """The first seed of the reference models (model m gets it + m, the baselines it + M):
+    drawn from a stream of its own (SeedSequence of the configured seed), and moved past the
+    user's model's own seed when a checkpoint records one, so that no reference repeats the
+    target's training run (``python -m audit.train`` and the audit both default to seed 0)."""
+    seed = int(np.random.SeedSequence([config.seed, 0x72656673]).generate_state(1)[0] >> 2)
+    target_seed = target.manifest.get("seed")
+    if isinstance(target_seed, int) and seed <= target_seed <= seed + config.models_per_regime:
+        seed = target_seed + 1
+    return seed
+
+
+def _check_fingerprint(target: TargetModel, dataset: ArrayDataset, *, config: AuditConfig) -> None:
+    """A checkpoint that names the data it was trained on must be audited on that data: the
+    member indices mean nothing on other data, or on the same data in another order."""
+    stored = target.manifest.get("data_fingerprint")
+    if stored is not None and stored != dataset.fingerprint:
+        raise AuditInputError(
+            f"checkpoint {config.model} was trained on data set {target.manifest.get('dataset', '?')!r} with "
+            f"fingerprint {stored}, but --dataset {config.dataset} has fingerprint {dataset.fingerprint} (other "
+            "contents or another order): audit it on the data set it was trained on"
+        )
 
 
 def _adopt_checkpoint_recipe(config: AuditConfig, target: TargetModel) -> AuditConfig:
@@ -154,7 +196,9 @@ def _members(config: AuditConfig, target: TargetModel, *, num_examples: int) -> 
     if config.members:
         return read_indices(config.members, num_examples=num_examples, what="members")
     if "members" in target.manifest:
-        return np.asarray(target.manifest["members"], dtype=np.int64)
+        return check_indices(
+            target.manifest["members"], num_examples=num_examples, source=f"the member list of checkpoint {config.model}"
+        )
     raise AuditInputError(
         f"no member indices for {config.model}: pass --members FILE (indices of its training examples in the data set)"
     )

@@ -28,23 +28,34 @@ def read_indices(path: str | Path, *, num_examples: int, what: str) -> np.ndarra
                 raw = raw.get("members", raw.get("indices"))
         else:
             raw = path.read_text().replace(",", " ").split()
-        values = np.asarray(raw, dtype=np.float64).ravel()
     except (ValueError, TypeError, json.JSONDecodeError):
         raise AuditInputError(f"{what} file {path} must hold integer indices (npy, json list or text)") from None
+    return check_indices(raw, num_examples=num_examples, source=f"{what} file {path}")
+
+
+def check_indices(raw: object, *, num_examples: int, source: str) -> np.ndarray:
+    """``raw`` (a list or array of numbers) as int64 indices ``[k]`` into a data set of
+    ``num_examples``; refuses an empty list, non-integers, indices out of ``[0,
+    num_examples)`` (no negative index silently counting from the end) and duplicates.
+    ``source`` names where they came from in the error (e.g. "members file m.npy")."""
+    try:
+        values = np.asarray(raw, dtype=np.float64).ravel()
+    except (ValueError, TypeError):
+        raise AuditInputError(f"{source} must hold integer indices") from None
     if values.size == 0:
-        raise AuditInputError(f"{what} file {path} holds no indices")
+        raise AuditInputError(f"{source} holds no indices")
     if not np.all(values == np.round(values)):
-        raise AuditInputError(f"{what} file {path} holds non-integer values; indices must be whole numbers")
+        raise AuditInputError(f"{source} holds non-integer values; indices must be whole numbers")
     indices = values.astype(np.int64)
     bad = indices[(indices < 0) | (indices >= num_examples)]
     if bad.size:
         raise AuditInputError(
-            f"{what} file {path} has {bad.size} indices out of range [0, {num_examples}) (first: {bad[0]}); "
+            f"{source} has {bad.size} indices out of range [0, {num_examples}) (first: {bad[0]}); "
             "indices refer to the data set as --dataset loads it"
         )
     unique, counts = np.unique(indices, return_counts=True)
     if (counts > 1).any():
         raise AuditInputError(
-            f"{what} file {path} lists {int((counts > 1).sum())} indices more than once (first: {unique[counts > 1][0]})"
+            f"{source} lists {int((counts > 1).sum())} indices more than once (first: {unique[counts > 1][0]})"
         )
     return indices

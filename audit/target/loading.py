@@ -60,6 +60,7 @@ def load_target_model(
     path = Path(path)
     if not path.is_file():
         raise AuditInputError(f"model file {path} does not exist")
+    _check_model_file(path)
     manifest = _read_manifest(path)
     if manifest:
         if manifest["num_classes"] != num_classes or tuple(manifest["input_shape"]) != tuple(input_shape):
@@ -123,10 +124,30 @@ def _is_torchscript(path: Path) -> bool:
         return any(name.split("/", 2)[1:2] == ["code"] for name in archive.namelist())
 
 
+def _check_model_file(path: Path) -> None:
+    """Refuse files that cannot be any model format at all (empty, or neither a zip archive,
+    which TorchScript, ``torch.save`` and ``.npz`` files are, nor a legacy ``torch.save``
+    pickle stream), before any loader reads them and reports something misleading."""
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    if not head:
+        raise AuditInputError(f"model file {path} is empty")
+    if not zipfile.is_zipfile(path) and head[:1] != b"\x80":
+        raise AuditInputError(
+            f"model file {path} is not a model file (neither TorchScript, a torch.save state_dict, nor a "
+            "flood-audit checkpoint): check the path"
+        )
+
+
 def _torch_load(path: Path, *, trust_pickle: bool) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as error:
+        # Code in the pickle shows as an "Unsupported global"; anything else is a damaged file.
+        if "unsupported global" not in str(error).lower():
+            raise AuditInputError(
+                f"model file {path} is damaged or not a PyTorch file (its contents cannot be read as saved tensors)"
+            ) from None
         if not trust_pickle:
             raise AuditInputError(
                 f"model file {path} holds pickled code (e.g. a whole model saved with torch.save(model)); "

@@ -10,9 +10,11 @@
 """
 
 from audit.training.batches import TrainData
-from audit.training.device import resolve_device
+from audit.training.device import choose_threads, resolve_device
 from audit.training.loop import TrainOutcome, predict_logits, train
 from audit.training.recipe import TrainRecipe
 from audit.training.regimes import Regime, parse_regime
 
-__all__ = ["Regime", "TrainData", "TrainOutcome", "TrainRecipe", "parse_regime", "predict_logits", "resolve_device", "train"]
+__all__ = [
+    "choose_threads",
+    "Regime", "TrainData", "TrainOutcome", "TrainRecipe", "parse_regime", "predict_logits", "resolve_device", "train"]

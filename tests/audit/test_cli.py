@@ -39,7 +39,7 @@ def _run_main(capsys, *args) -> tuple[int, str, str]:
         (["--flood-levels", "-0.1"], "flood level must be a finite number >= 0"),
         (["--epsilons", "0"], "epsilon must be a finite number > 0"),
         (["--epsilons", "-2"], "epsilon must be a finite number > 0"),
-        (["--models-per-regime", "1"], "models per regime must be >= 2"),
+        (["--models-per-regime", "3"], "models per regime must be >= 4"),
         (["--regimes", "dropout:0.5"], "unknown regime"),
         (["--regimes", "dp:8+flood:0.3"], "flood cannot be combined with dp"),
         (["--models-per-regime", "two"], "invalid int value"),
@@ -62,8 +62,8 @@ def test_a_bad_input_ends_the_process_with_exit_2_and_no_traceback(tmp_path):
 
 
 def test_lira_online_with_too_few_references_says_how_many(tmp_path, capsys):
-    # With 2 models each target has 1 reference: LiRA online needs IN and OUT references.
-    code, _, err = _run_main(capsys, "--models-per-regime", "2", "--attacks", "lira-online", "--output-dir", str(tmp_path))
+    # With 4 models each candidate is calibrated on 1 member and 1 non-member reference: LiRA online needs 2 of each.
+    code, _, err = _run_main(capsys, "--models-per-regime", "4", "--attacks", "lira-online", "--output-dir", str(tmp_path))
     assert code == 2
     assert re.search(r"\d", err.strip().splitlines()[-1])
 

@@ -40,7 +40,9 @@ def test_digits_split_is_deterministic_disjoint_and_normalised_on_the_pool():
 
 def test_fingerprint_changes_with_the_data():
     digits = load_digits_dataset()
-    changed = type(digits)(name="digits", x=digits.x.copy(), y=digits.y.copy(), num_classes=10, is_image=True)
-    assert changed.fingerprint() == digits.fingerprint()
-    changed.x[0, 0, 0, 0] += 1
-    assert changed.fingerprint() != digits.fingerprint()
+    same = type(digits)(name="digits", x=digits.x.copy(), y=digits.y.copy(), num_classes=10, is_image=True)
+    assert same.fingerprint == digits.fingerprint
+    x = digits.x.copy()
+    x[0, 0, 0, 0] += 1
+    changed = type(digits)(name="digits", x=x, y=digits.y.copy(), num_classes=10, is_image=True)
+    assert changed.fingerprint != digits.fingerprint

@@ -21,7 +21,7 @@ from audit.errors import AuditInputError
         ({"regimes": ("standard", "dropout:0.1")}, "unknown regime 'dropout:0.1'"),
         ({"optimizer": "lion"}, "unknown optimizer 'lion'; choose one of adam, sgd"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
-        ({"models_per_regime": 1}, "models per regime must be >= 2"),
+        ({"models_per_regime": 3}, "models per regime must be >= 4"),
         ({"epochs": 0}, "epochs must be a whole number >= 1"),
         ({"learning_rate": float("inf")}, "learning rate must be a number > 0"),
         ({"flood_levels": (float("nan"),)}, "flood level must be a finite number >= 0, got nan"),

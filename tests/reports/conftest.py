@@ -38,7 +38,7 @@ def tiny_run(tmp_path_factory) -> Path:
     """A real (tiny) audit run folder: results.json, scores.npz and report.html as
     ``python -m audit.run`` writes them. Two regimes cover every ``params`` key (DP-SGD with
     iFlood has flood_level, epsilon, delta and max_grad_norm); two attacks give the
-    every-attack table. Seconds, not minutes: 2 models of 2 epochs on 40 candidates."""
+    every-attack table. Seconds, not minutes: 4 models of 2 epochs on 40 candidates."""
     from audit.config import AuditConfig
     from audit.pipeline import run_audit
 
@@ -46,7 +46,7 @@ def tiny_run(tmp_path_factory) -> Path:
     config = AuditConfig(
         run_name="tiny",
         pool_size=40,
-        models_per_regime=2,
+        models_per_regime=4,
         epochs=2,
         snapshots=1,
         regimes=("standard", "dp:8+iflood:0.2"),

@@ -1,0 +1,163 @@
+"""The pool audit: for each replicate and each regime, a pool of M models on the halves of
+the audit pool that a keep matrix selects, every model attacked in turn with the others as
+its references, and the figures of all of them as result records.
+
+Replicate 0 uses the configured seed, so ``--replicates 1`` (the default) is the plain audit;
+replicate r > 0 draws its own keep matrix and training seeds (:func:`replicate_seed`) on the
+same candidates, so the spread across replicates shows how much the figures depend on which
+models happened to be trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from attacks import leave_one_out_scores
+from audit.analysis import summarise_pool
+from audit.config import recipe_for, regime_list, snapshot_epochs
+from audit.data import ArrayDataset, AuditSplit, make_keep_matrix
+from audit.events import Events
+from audit.pool import PoolSignals, TrainedModel, done_event, train_pool
+from audit.training import Regime
+from results.config import AuditConfig
+from results.records import RegimeResult, ReplicateFigures
+from results.vocabulary import HEADLINE_FPR
+
+
+@dataclass
+class PoolAudit:
+    """Every regime's result (replicate 0's figures, with every replicate's headline figures
+    attached) and replicate 0's raw material: ``scores`` ("REGIME/ATTACK" -> ``[M, n]``) and
+    the ``keep`` matrix ``[M, n]``."""
+
+    regimes: list[RegimeResult]
+    scores: dict[str, np.ndarray]
+    keep: np.ndarray
+
+
+def replicate_seed(seed: int, replicate: int) -> int:
+    """The seed of replicate ``replicate``: ``seed`` itself for replicate 0, else an
+    independent 31-bit seed derived from both (numpy's SeedSequence)."""
+    if replicate == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, replicate]).generate_state(1)[0] >> 1)
+
+
+def audit_pools(
+    config: AuditConfig,
+    *,
+    dataset: ArrayDataset,
+    split: AuditSplit,
+    attack_names: list[str],
+    device: torch.device,
+    cache_dir: Path,
+    events: Events,
+) -> PoolAudit:
+    """Train (or load) every regime's pool, replicate by replicate, and attack every model."""
+    regimes = regime_list(config)
+    n = len(split.pool_y)
+    check_attacks(attack_names, num_models=config.models_per_regime, num_classes=dataset.num_classes)
+    events.info(
+        f"auditing {len(regimes)} regimes x {config.models_per_regime} models"
+        + (f" x {config.replicates} replicates" if config.replicates > 1 else "")
+        + f" on {dataset.name} ({n} candidates, {len(split.test_y)} test examples) on {device}"
+    )
+    events.plan(regimes=[r.label for r in regimes] * config.replicates, models_per_regime=config.models_per_regime)
+    first: PoolAudit | None = None
+    for replicate in range(config.replicates):
+        seed = replicate_seed(config.seed, replicate)
+        keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=n, seed=seed)
+        results, scores = [], {}
+        for regime in regimes:
+            pool = train_regime_pool(
+                config,
+                regime=regime,
+                dataset=dataset,
+                split=split,
+                keep=keep,
+                seed=seed,
+                device=device,
+                cache_dir=cache_dir,
+                events=events,
+            )
+            result, regime_scores = summarise_pool(
+                regime=regime,
+                pool=pool,
+                keep=keep,
+                split=split,
+                dataset=dataset,
+                attack_names=attack_names,
+                main_attack=config.main_attack,
+                seed=seed,
+            )
+            events.regime_done(regime.label)
+            results.append(result)
+            scores.update({f"{regime.label}/{name}": s for name, s in regime_scores.items()})
+        if first is None:
+            first = PoolAudit(results, scores, keep)
+        for kept, result in zip(first.regimes, results):
+            kept.replicates.append(_headline(result, replicate=replicate, seed=seed, main_attack=config.main_attack))
+    return first
+
+
+def _headline(result: RegimeResult, *, replicate: int, seed: int, main_attack: str) -> ReplicateFigures:
+    attack = result.attacks[main_attack]
+    return ReplicateFigures(
+        replicate=replicate,
+        seed=seed,
+        auc=attack.auc,
+        tpr=attack.at(HEADLINE_FPR).tpr,
+        test_accuracy=result.mean("test_accuracy"),
+    )
+
+
+def train_regime_pool(
+    config: AuditConfig,
+    *,
+    regime: Regime,
+    dataset: ArrayDataset,
+    split: AuditSplit,
+    keep: np.ndarray,
+    seed: int,
+    device: torch.device,
+    cache_dir: Path,
+    events: Events | None = None,
+) -> PoolSignals:
+    """Train (or load from cache) one regime's pool exactly as an audit of ``config`` does:
+    the one place that turns a configuration into ``train_pool`` arguments, so anything else
+    (benchmarks) that wants the audit's models gets the same cache keys."""
+
+    def model_done(model: TrainedModel, total: int) -> None:
+        if events is not None:
+            events.model_done(done_event(model, total=total, regime=regime.label))
+
+    return train_pool(
+        split=split,
+        keep=keep,
+        recipe=recipe_for(config, regime),
+        num_classes=dataset.num_classes,
+        is_image=dataset.is_image,
+        data_fingerprint=dataset.fingerprint,
+        seed=seed,
+        device=device,
+        cache_dir=cache_dir,
+        query_set=config.queries,
+        snapshot_epochs=snapshot_epochs(config),
+        on_model_done=model_done,
+        on_warning=events.warn if events is not None else None,
+    )
+
+
+def check_attacks(attack_names: list[str], *, num_models: int, num_classes: int) -> None:
+    """Fail before any training if an attack cannot run on a pool of ``num_models``: attack
+    random outputs of 64 candidates with a real keep matrix, exactly as the audit will."""
+    keep = make_keep_matrix(num_models=num_models, num_examples=64, seed=0)
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(*keep.shape, 1, num_classes)).astype(np.float32)
+    labels = rng.integers(num_classes, size=keep.shape[1])
+    for name in attack_names:
+        leave_one_out_scores(name, logits=logits, keep=keep, labels=labels)

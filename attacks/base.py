@@ -13,10 +13,16 @@ Shapes used throughout the package:
 An attack is calibrated on *reference* models only (``fit``) and then scores one *target*
 model (``score``). It works in three steps that subclasses implement: ``_signals`` turns
 logits into a per-model signal (loss, LiRA's phi, a feature vector...), ``_fit_signals``
-calibrates on the references' signals and keep rows, ``_score_signals`` scores a target's
-signal. :meth:`MembershipAttack.leave_one_out` computes the signals of all M models once
-and reuses them for every target; attacks whose calibration is a sum over models (LiRA,
-RMIA) override ``_fit_each_target`` to take the target's share out of totals computed once.
+calibrates on the references' signals and keep rows where a mask ``use [R, n]`` allows,
+``_score_signals`` scores a target's signal. :meth:`MembershipAttack.leave_one_out`
+computes the signals of all M models once and reuses them for every target; attacks whose
+calibration is a sum over models (LiRA, RMIA) override ``_fit_each_target`` to take the
+target's and the partners' shares out of totals computed once.
+
+Leave-one-out calibrates every attack on the mask of :func:`reference_mask`: per candidate,
+all references but one *partner* on the side opposite to the target's membership, so that
+the calibration labels are the same whatever the target's keep row (docs/statistics.md,
+"Calibration").
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
+
+# Seed of the random order in which calibration partners are picked (a constant: the order
+# must not depend on the data, and a run must be reproducible).
+_PARTNER_SEED = 20240611
 
 
 class AttackInputError(ValueError):
@@ -48,15 +58,28 @@ class MembershipAttack(abc.ABC):
     description: ClassVar[str]
     reference: ClassVar[str]
 
-    def fit(self, ref_logits: np.ndarray, ref_keep: np.ndarray, labels: np.ndarray) -> MembershipAttack:
+    def fit(
+        self, ref_logits: np.ndarray, ref_keep: np.ndarray, labels: np.ndarray, *, use: np.ndarray | None = None
+    ) -> MembershipAttack:
         """Calibrate on reference models: ``ref_logits [R, n, A, C]``, ``ref_keep [R, n]``
-        (their ground truth), ``labels [n]``. Never pass the target's keep row here."""
+        (their ground truth), ``labels [n]``. Never pass the target's keep row here.
+
+        ``use``: bool ``[R, n]``, the (reference, candidate) pairs to calibrate on; default
+        all of them, right for references that never include the target (a user's model
+        audited against a trained pool). :meth:`leave_one_out` passes
+        :func:`reference_mask`, and ``fit`` with that mask gives the same scores.
+        """
         self._validate_options()
         ref_logits, ref_keep, labels = np.asarray(ref_logits), np.asarray(ref_keep), np.asarray(labels)
         check_pool(logits=ref_logits, keep=ref_keep, labels=labels, what="reference")
+        use = np.ones(ref_keep.shape, dtype=bool) if use is None else np.asarray(use)
+        if use.shape != ref_keep.shape or use.dtype != np.bool_:
+            raise AttackInputError(
+                f"use must be bool of shape {ref_keep.shape} like ref_keep; got {use.dtype} {use.shape}"
+            )
         self.input_shape_ = tuple(ref_logits.shape[1:])
         self.n_classes_ = ref_logits.shape[-1]
-        self._fit_signals(self._signals(ref_logits, labels), ref_keep, labels)
+        self._fit_signals(self._signals(ref_logits, labels), ref_keep, labels, use)
         return self
 
     def score(self, target_logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -84,10 +107,12 @@ class MembershipAttack(abc.ABC):
         targets: Sequence[int] | None = None,
     ) -> np.ndarray:
         """Each model in ``targets`` (default: all) in turn is the target, the other M-1 are
-        its references. Returns float64 ``[M, n]``; rows not in ``targets`` are NaN.
+        its references, calibrated on :func:`reference_mask`. Returns float64 ``[M, n]``;
+        rows not in ``targets`` are NaN.
 
         The target's keep row never reaches ``_fit_signals``, so anything learned (thresholds,
-        attack classifiers, Gaussians) is out-of-fold for the target by construction.
+        attack classifiers, Gaussians) is out-of-fold for the target by construction; the mask
+        keeps it from reaching the calibration through the references' IN / OUT counts too.
         """
         self._validate_options()
         logits, keep, labels, targets = check_leave_one_out(logits=logits, keep=keep, labels=labels, targets=targets)
@@ -102,12 +127,13 @@ class MembershipAttack(abc.ABC):
     def _fit_each_target(
         self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, targets: list[int]
     ) -> Iterator[int]:
-        """Calibrate on every model but ``target``, for each target in turn, yielding the
-        target once fitted. Attacks whose calibration is a sum over models override this to
-        subtract the target's share from totals computed once."""
+        """Calibrate on every model but ``target`` where :func:`reference_mask` allows, for
+        each target in turn, yielding the target once fitted. Attacks whose calibration is a
+        sum over models override this to subtract the target's and the partners' shares
+        (:func:`calibration_partners`) from totals computed once."""
         for target in targets:
             refs = np.arange(len(keep)) != target
-            self._fit_signals(signals[refs], keep[refs], labels)
+            self._fit_signals(signals[refs], keep[refs], labels, reference_mask(keep, target))
             yield target
 
     @abc.abstractmethod
@@ -115,8 +141,9 @@ class MembershipAttack(abc.ABC):
         """Per-model signal ``[M, n, ...]`` from ``logits [M, n, A, C]``."""
 
     @abc.abstractmethod
-    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> None:
-        """Calibrate on the references' signals ``[R, n, ...]`` and ``keep [R, n]``."""
+    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, use: np.ndarray) -> None:
+        """Calibrate on the references' signals ``[R, n, ...]`` and ``keep [R, n]``, only
+        where ``use [R, n]`` is True."""
 
     @abc.abstractmethod
     def _score_signals(self, signal: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -130,6 +157,70 @@ class MembershipAttack(abc.ABC):
             f"{p}={getattr(self, p)!r}" for p in inspect.signature(type(self).__init__).parameters if p != "self"
         )
         return f"{type(self).__name__}({settings})"
+
+
+def calibration_partners(keep: np.ndarray, targets: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """Each target with its candidates' partners, ``[n]`` int: for candidate i, the model on
+    the side opposite to the target's membership (OUT where the target is IN, IN where it is
+    OUT) that ranks first in a random order of the models drawn for that candidate; -1 where
+    that side is empty. ``keep [M, n]``.
+
+    The order is random per candidate (seeded, independent of the data), so the partner is a
+    uniformly random model of the opposite side: the references that remain are then a
+    uniformly random set of ``c_in - 1`` IN and ``c_out - 1`` OUT models whether the target is
+    IN or OUT, so not only their labels but also which models they are cannot depend on the
+    target's membership (with a fixed order, say the last model, a model with systematically
+    higher confidence would sit only on the target's own side). The first model of each side
+    is found once, in O(M n); each target costs O(n). :func:`reference_mask` states the rule.
+    """
+    order = np.random.default_rng(_PARTNER_SEED).random(keep.shape)
+    first_in = np.where(keep.any(axis=0), np.argmax(np.where(keep, order, -1.0), axis=0), -1)
+    first_out = np.where((~keep).any(axis=0), np.argmax(np.where(~keep, order, -1.0), axis=0), -1)
+    for target in targets:
+        yield target, np.where(keep[target], first_out, first_in)
+
+
+def reference_mask(keep: np.ndarray, target: int) -> np.ndarray:
+    """Which (reference, candidate) pairs calibrate the attack on model ``target``: bool
+    ``[M-1, n]`` over the references (the rows of ``keep [M, n]`` other than ``target``, in
+    model order).
+
+    Every reference is used except, for each candidate, one *partner*: a random reference on
+    the side opposite to the target's membership of the candidate (see
+    :func:`calibration_partners`). With ``c_in``, ``c_out`` the candidate's IN and OUT counts
+    over all M models, the references hold ``c_in - 1`` IN and ``c_out`` OUT when the target
+    is IN, ``c_in`` IN and ``c_out - 1`` OUT when it is OUT; dropping the partner leaves
+    ``c_in - 1`` IN and ``c_out - 1`` OUT either way. So the calibration's labels, per
+    candidate and overall, do not depend on the target's keep row: an attack learning from
+    them cannot read the target's membership backwards (without the partner, a keep matrix
+    with every candidate IN for half of the models hands it over as a count imbalance).
+    Where the opposite side is empty (every model IN, or every model OUT) nothing is dropped:
+    the target's membership is then the same for every target.
+
+    >>> keep = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=bool)  # 4 models, 2 candidates
+    >>> reference_mask(keep, 0)  # rows: references 1, 2, 3; partners drawn: model 3 (OUT), model 1 (IN)
+    array([[ True, False],
+           [ True,  True],
+           [False,  True]])
+    """
+    keep = np.asarray(keep, dtype=bool)
+    _, partner = next(calibration_partners(keep, [target]))
+    use = np.ones(keep.shape, dtype=bool)
+    has_partner = partner >= 0
+    use[partner[has_partner], np.flatnonzero(has_partner)] = False
+    return np.delete(use, target, axis=0)
+
+
+def small_pool_hint(use: np.ndarray) -> str:
+    """The fix to name when a calibration on ``use [R, n]`` lacks members or non-members:
+    where :func:`reference_mask` dropped pairs, each candidate gave up one IN and one OUT
+    reference, which leaves nothing to learn from in pools of fewer than 4 models."""
+    if use.all():
+        return ""
+    return (
+        " (leave-one-out calibrates each candidate on one IN and one OUT reference fewer than "
+        "the pool holds: train at least 4 models)"
+    )
 
 
 def check_pool(*, logits: np.ndarray, keep: np.ndarray | None, labels: np.ndarray, what: str) -> None:

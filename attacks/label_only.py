@@ -30,7 +30,7 @@ class LabelOnlyAttack(MembershipAttack):
     def _signals(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return sig.predicted_correctly(logits[:, :, 0], labels).astype(np.float64)
 
-    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> None:
+    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, use: np.ndarray) -> None:
         """Nothing to calibrate: the decision rule is fixed."""
 
     def _score_signals(self, signal: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -11,13 +11,16 @@ Gaussian over the references trained on the candidate (IN) and one over the othe
 
 Per-query Gaussians and the mean of the per-query scores follow the authors' reference
 code. Means are sample means and variances are unbiased (ddof = 1), so that the statistics
-are sums over models: leave-one-out takes them from prefix sums computed once, less the
-target's share, O(M n A) for all targets instead of O(M^2 n A).
+are sums over models: leave-one-out takes them from totals over all M models less the
+target's and the partner's shares, O(M n A) for all targets instead of O(M^2 n A).
 
-The online attack uses as many IN as OUT references per candidate (see
-``_LiRA._sizes``): with the usual keep matrix (every candidate IN for exactly half the
-models), leave-one-out would otherwise hand the target's membership to the attack as a
-count imbalance, which biases the online AUC downwards with few models.
+Both variants calibrate on the ``use`` mask (:func:`attacks.base.reference_mask` in
+leave-one-out): per candidate, ``c_in - 1`` IN and ``c_out - 1`` OUT references whatever the
+target's membership, where ``c_in``, ``c_out`` count the candidate's IN and OUT models in the
+pool. Without it, a target IN for a candidate would leave one IN reference fewer than a
+target OUT: the side with fewer references has the noisier mean, which on exchangeable data
+with 8 models lowered the online AUC to 0.47 (before the online attack used equal counts)
+and the offline TPR at 1% FPR to 0.87% (1.04% with the mask).
 
 Variance: per example, or one pooled within-example variance per query
 (``global_variance=True``). The paper finds the global estimate better when there are few
@@ -33,7 +36,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from attacks import signals as sig
-from attacks.base import AttackInputError, MembershipAttack
+from attacks.base import AttackInputError, MembershipAttack, calibration_partners
 
 # Below this many reference models a single pooled variance beats per-example variances
 # (Carlini et al. 2022, Sec. VI).
@@ -54,6 +57,17 @@ class GaussianSums:
     total: np.ndarray
     total_sq: np.ndarray
 
+    @classmethod
+    def of(cls, phi: np.ndarray, side: np.ndarray) -> GaussianSums:
+        """Over the models where ``side [R, n]`` is True: ``phi [R, n, A]``."""
+        weighted = phi * side[..., None]
+        return cls(side.sum(axis=0), weighted.sum(axis=0), (weighted * phi).sum(axis=0))
+
+    def less(self, phi: np.ndarray, where: np.ndarray) -> GaussianSums:
+        """These sums less one model's share where ``where [n]``: ``phi [n, A]``."""
+        weighted = phi * where[:, None]
+        return GaussianSums(self.count - where, self.total - weighted, self.total_sq - weighted * phi)
+
     def mean(self) -> np.ndarray:
         return self.total / self.count[:, None]
 
@@ -65,51 +79,6 @@ class GaussianSums:
         else:
             variance = squared_deviations / (self.count - 1)[:, None]
         return np.maximum(variance, _MIN_VARIANCE)
-
-
-@dataclass(frozen=True)
-class SidePrefixSums:
-    """Prefix sums of phi over the models on one side of each candidate, in model order.
-
-    ``rank [M, n]``: 1-based rank of model m among the candidate's models on this side (0 if
-    on the other side); ``count [n]``; ``prefix``, ``prefix_sq`` ``[K + 1, n, A]``: sums of
-    phi and phi squared over the side's first j models, j = 0..K. Sums over "the first j
-    models, skipping one" then cost O(n A), so leave-one-out over M targets is O(M n A).
-    """
-
-    rank: np.ndarray
-    count: np.ndarray
-    prefix: np.ndarray
-    prefix_sq: np.ndarray
-
-    @classmethod
-    def of(cls, phi: np.ndarray, side: np.ndarray) -> SidePrefixSums:
-        """From ``phi [M, n, A]`` and ``side [M, n]`` (True where the model is on this side)."""
-        rank = np.cumsum(side, axis=0) * side
-        count = side.sum(axis=0)
-        weighted = phi * side[..., None]
-        models, candidates = np.nonzero(side)
-        prefix = np.zeros((int(count.max(initial=0)) + 1, *phi.shape[1:]))
-        prefix_sq = np.zeros_like(prefix)
-        prefix[rank[models, candidates], candidates] = np.cumsum(weighted, axis=0)[models, candidates]
-        prefix_sq[rank[models, candidates], candidates] = np.cumsum(weighted * phi, axis=0)[models, candidates]
-        return cls(rank, count, prefix, prefix_sq)
-
-    def first(self, size: np.ndarray, *, skip: int | None = None, skip_phi: np.ndarray | None = None) -> GaussianSums:
-        """Sums over the first ``size [n]`` models of each candidate's side, leaving out model
-        ``skip`` (whose phi is ``skip_phi [n, A]``) where it is one of them."""
-        candidates = np.arange(len(size))
-        if skip is None:
-            return GaussianSums(size, self.prefix[size, candidates], self.prefix_sq[size, candidates])
-        # If the skipped model is among the first `size`, take one more and subtract it.
-        skipped = (self.rank[skip] > 0) & (self.rank[skip] <= size)
-        end = size + skipped
-        weight = skipped[:, None]
-        return GaussianSums(
-            size,
-            self.prefix[end, candidates] - weight * skip_phi,
-            self.prefix_sq[end, candidates] - weight * skip_phi**2,
-        )
 
 
 def _log_normal_pdf(x: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
@@ -136,45 +105,30 @@ class _LiRA(MembershipAttack):
     def _signals(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return sig.lira_phi(logits, labels[:, None])
 
-    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> None:
-        side_in, side_out = SidePrefixSums.of(signals, keep), SidePrefixSums.of(signals, ~keep)
-        self._check_counts(side_in.count, side_out.count, n_references=len(keep))
-        size_in, size_out = self._sizes(side_in.count, side_out.count)
-        self._set_gaussians(side_in.first(size_in), side_out.first(size_out), n_references=len(keep))
+    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, use: np.ndarray) -> None:
+        sums_in, sums_out = GaussianSums.of(signals, keep & use), GaussianSums.of(signals, ~keep & use)
+        self._check_counts(sums_in.count, sums_out.count, n_references=len(keep))
+        self._set_gaussians(sums_in, sums_out, n_references=len(keep))
 
     def _fit_each_target(
         self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, targets: list[int]
     ) -> Iterator[int]:
-        side_in, side_out = SidePrefixSums.of(signals, keep), SidePrefixSums.of(signals, ~keep)
-        for target in targets:
-            count_in, count_out = side_in.count - keep[target], side_out.count - ~keep[target]
+        # reference_mask as sums: on the target's side every model but the target, on the
+        # other side every model but the partner (the last one in model order).
+        all_in, all_out = GaussianSums.of(signals, keep), GaussianSums.of(signals, ~keep)
+        candidates = np.arange(keep.shape[1])
+        for target, partner in calibration_partners(keep, targets):
+            target_in = keep[target]
+            # Partner -1 (that side is empty) indexes a real row, whose share is masked out.
+            partner_phi, has_partner = signals[partner, candidates], partner >= 0
+            sums_in = all_in.less(signals[target], target_in).less(partner_phi, ~target_in & has_partner)
+            sums_out = all_out.less(signals[target], ~target_in).less(partner_phi, target_in & has_partner)
             try:
-                self._check_counts(count_in, count_out, n_references=len(keep) - 1)
+                self._check_counts(sums_in.count, sums_out.count, n_references=len(keep) - 1)
             except AttackInputError as error:
                 raise AttackInputError(f"with model {target} as the target: {error}") from None
-            size_in, size_out = self._sizes(count_in, count_out)
-            self._set_gaussians(
-                side_in.first(size_in, skip=target, skip_phi=signals[target]),
-                side_out.first(size_out, skip=target, skip_phi=signals[target]),
-                n_references=len(keep) - 1,
-            )
+            self._set_gaussians(sums_in, sums_out, n_references=len(keep) - 1)
             yield target
-
-    def _sizes(self, count_in: np.ndarray, count_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """How many IN and OUT references to use per candidate: all of them, except that the
-        online attack uses as many IN as OUT (the first ones in model order).
-
-        Why: when every candidate is IN for exactly half of the pool, leaving the target out
-        leaves one reference fewer on the target's own side. The side with fewer references
-        has the noisier mean, which on its own lowers the likelihood ratio of members: on
-        exchangeable synthetic data the online AUC dropped to 0.46-0.48 with 8 models and
-        0.49 with 16.
-        Equal counts remove that leak of the target's membership into the references.
-        """
-        if not self._needs_in:
-            return count_in, count_out
-        size = np.minimum(count_in, count_out)
-        return size, size
 
     def _set_gaussians(self, sums_in: GaussianSums, sums_out: GaussianSums, *, n_references: int) -> None:
         pooled = self.global_variance
@@ -192,8 +146,8 @@ class _LiRA(MembershipAttack):
                 need = "2 IN and 2 OUT" if self._needs_in else "2 OUT"
                 raise AttackInputError(
                     f"{self.name} needs at least {need} reference models per example; example "
-                    f"{worst} has {int(count_in[worst])} IN and {int(count_out[worst])} OUT among "
-                    f"{n_references} reference models: train more reference models"
+                    f"{worst} is calibrated on {int(count_in[worst])} IN and {int(count_out[worst])} "
+                    f"OUT of {n_references} reference models: train more reference models"
                 )
 
 

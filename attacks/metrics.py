@@ -2,15 +2,18 @@
 
 Scores are higher = member. Definitions:
 
-- ROC: scikit-learn's ``roc_curve`` (every distinct score is a threshold, "member iff
-  score >= threshold"); AUC is the area under it (ties count one half).
+- ROC: every distinct score is a threshold, "member iff score >= threshold", counted over
+  tie groups once for the package in :mod:`attacks.roc` (equal to scikit-learn's
+  ``roc_curve``); AUC is the area under it (ties count one half).
 - TPR at FPR t: the largest TPR among ROC points with FPR <= t, 0.0 if none. With fewer
   than 1/t non-members the only such point is FPR = 0, so the figure is noise:
   ``resolvable[t]`` is False then.
+- Intervals of pooled metrics: :mod:`attacks.intervals` (targets and candidates resampled).
 - advantage: max over thresholds of TPR - FPR (balanced accuracy = 1/2 + advantage/2).
 - epsilon lower bound: Jagielski, Ullman, Oprea, "Auditing Differentially Private Machine
   Learning: How Private is Private SGD?", NeurIPS 2020, with Clopper-Pearson intervals as in
-  TF Privacy's ``epsilon_lower_bound``.
+  TF Privacy's ``epsilon_lower_bound`` (a check, not a certified bound: the threshold is
+  chosen on the evaluated scores; :mod:`attacks.privacy_audit` gives a valid one).
 - DP bound: an (epsilon, delta)-DP algorithm admits no attack with
   TPR > min(1, delta + e^eps FPR, 1 - e^-eps (1 - delta - FPR)) (Kairouz et al., ICML 2015).
 """
@@ -21,16 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import beta
-from sklearn.metrics import roc_auc_score, roc_curve
 
+from attacks import roc
 from attacks.base import AttackInputError
+from attacks.intervals import INTERVAL_METHODS, attacked_rows, pooled_intervals
 
-# k / n can land an ulp above a target written in decimal (e.g. 3 / 300 vs 0.01).
-_FPR_TOLERANCE = 1e-12
-# Elements per block of bootstrap work arrays (16 MB of float64 each).
-_BOOTSTRAP_BLOCK = 2_000_000
 # Thresholds whose exact Clopper-Pearson limits are computed at a time.
-_EPSILON_CHUNK = 4096
+_EPSILON_CHUNK = 1024
 
 
 @dataclass
@@ -55,7 +55,8 @@ class AttackMetrics:
 class PooledMetrics:
     """One attack against several target models, scores pooled over the targets.
 
-    ``auc_ci`` and ``tpr_ci[t]`` are bootstrap 95% intervals (None when ``bootstrap=0``);
+    ``auc_ci`` and ``tpr_ci[t]`` are 95% intervals (None when ``bootstrap=0``) by
+    ``interval_method`` (:func:`attacks.intervals.pooled_intervals`);
     ``roc_fpr``, ``roc_tpr`` (about 300 points, log-spaced in FPR from 1/n_non_members, plus
     the point at FPR 0) are for plotting; ``epsilon_lower_bound`` is None unless a delta was
     given.
@@ -74,6 +75,7 @@ class PooledMetrics:
     epsilon_lower_bound: float | None
     roc_fpr: np.ndarray
     roc_tpr: np.ndarray
+    interval_method: str | None
 
 
 @dataclass
@@ -99,16 +101,21 @@ def evaluate(
     (0.75, 0.5)
     """
     scores, is_member = _check_scores(scores, is_member)
-    fpr, tpr, _ = roc_curve(is_member, scores, drop_intermediate=False)
-    n_non_members = int(np.count_nonzero(~is_member))
+    return _evaluate_ranked(roc.rank(scores, is_member), fpr_targets=fpr_targets)
+
+
+def _evaluate_ranked(ranking: roc.Ranking, *, fpr_targets: tuple[float, ...]) -> AttackMetrics:
+    counts = roc.cumulative_counts(ranking)
+    fpr, tpr = roc.roc_curve(counts)
+    n_non_members = len(ranking.non_member_rows)
     return AttackMetrics(
-        auc=float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0)),
-        tpr_at_fpr={t: tpr_at_fpr(fpr, tpr, target=t) for t in fpr_targets},
+        auc=roc.auc(counts),
+        tpr_at_fpr={t: roc.tpr_at_fpr(counts, target=t) for t in fpr_targets},
         resolvable={t: is_resolvable(n_non_members, target=t) for t in fpr_targets},
         advantage=float(np.max(tpr - fpr)),
         fpr=fpr,
         tpr=tpr,
-        n_members=len(is_member) - n_non_members,
+        n_members=len(ranking.member_rows),
         n_non_members=n_non_members,
     )
 
@@ -116,13 +123,13 @@ def evaluate(
 def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, *, target: float) -> float:
     """The largest TPR of an ROC (``fpr``, ``tpr`` arrays) whose FPR is <= ``target``; 0.0
     if no point qualifies."""
-    attainable = np.asarray(fpr) <= target + _FPR_TOLERANCE
+    attainable = np.asarray(fpr) <= target + roc.FPR_TOLERANCE
     return float(np.max(np.asarray(tpr)[attainable])) if attainable.any() else 0.0
 
 
 def is_resolvable(n_non_members: int, *, target: float) -> bool:
     """Whether an FPR of ``target`` is above zero and resolvable: at least 1/target non-members."""
-    return n_non_members * target >= 1.0 - _FPR_TOLERANCE
+    return n_non_members * target >= 1.0 - roc.FPR_TOLERANCE
 
 
 def evaluate_pooled(
@@ -132,42 +139,37 @@ def evaluate_pooled(
     fpr_targets: tuple[float, ...] = (0.001, 0.01),
     delta: float | None = None,
     bootstrap: int = 200,
+    interval_method: str = "two-level",
     seed: int = 0,
 ) -> PooledMetrics:
     """Metrics of leave-one-out scores ``[M, n]`` against ``keep [M, n]``, pooled over the
     target rows (rows that are all NaN were not attacked and are ignored).
 
-    Bootstrap intervals resample *candidates* (columns) with replacement, keeping each
-    candidate's scores under every target together: a candidate's scores are correlated
-    across targets (an outlier is exposed by every model), so resampling single pooled
-    scores would give intervals that are too narrow. The work is vectorized over resamples
-    (cumulative sums over one global sort), so 200 resamples of 160,000 scores take well
-    under a second; no subsampling.
+    ``bootstrap`` resamples give the intervals by ``interval_method``: ``"two-level"``
+    resamples target models and candidates, so the intervals include model-to-model
+    variance; ``"candidates"`` resamples candidates only (the uncertainty about this fixed
+    set of models). With a single attacked target there is no model-to-model variance to
+    estimate, the interval can only describe that model, and ``"candidates"`` is used;
+    ``interval_method`` of the result records which.
 
     The epsilon lower bound (when ``delta`` is given) treats the pooled scores as
     independent trials, which they are not quite (n of them come from each model): a
     check against the accountant's epsilon, not a certified bound.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    keep = np.asarray(keep)
-    if scores.ndim != 2 or keep.shape != scores.shape or keep.dtype != np.bool_:
-        raise AttackInputError(
-            f"scores [M, n] and bool keep [M, n] must match; got {scores.shape} and {keep.dtype} {keep.shape}"
-        )
-    missing = np.isnan(scores)
-    partial = np.flatnonzero(missing.any(axis=1) & ~missing.all(axis=1))
-    if partial.size:
-        raise AttackInputError(
-            f"score rows {partial.tolist()} are partly NaN; a target's row must be complete or all NaN"
-        )
-    rows = np.flatnonzero(~missing.any(axis=1))
-    if rows.size == 0:
-        raise AttackInputError("every score row is NaN: no target was attacked")
-    scores, keep = scores[rows], keep[rows]
-    pooled = evaluate(scores.ravel(), keep.ravel(), fpr_targets=fpr_targets)
-    auc_ci, tpr_ci = None, None
+    if interval_method not in INTERVAL_METHODS:
+        raise AttackInputError(f"unknown interval method {interval_method!r}; valid: {', '.join(INTERVAL_METHODS)}")
+    scores, keep, rows = attacked_rows(scores, keep)
+    ranking = roc.rank(*_check_scores(scores.ravel(), keep.ravel()))
+    pooled = _evaluate_ranked(ranking, fpr_targets=fpr_targets)
+    method = interval_method if len(rows) > 1 else "candidates"
+    intervals = None
     if bootstrap > 0:
-        auc_ci, tpr_ci = _bootstrap_intervals(scores, keep, fpr_targets=fpr_targets, n_resamples=bootstrap, seed=seed)
+        intervals = pooled_intervals(
+            scores, keep, fpr_targets=fpr_targets, n_resamples=bootstrap, method=method, seed=seed, ranking=ranking
+        )
+    # Each target's own AUC from the pooled ranking: weights 1 on its row, 0 elsewhere.
+    target_of_score = np.repeat(np.arange(len(rows)), scores.shape[1])
+    by_target = roc.group_counts(ranking, target_of_score, n_groups=len(rows))
     roc_fpr, roc_tpr = _downsample_roc(pooled.fpr, pooled.tpr, n_non_members=pooled.n_non_members)
     return PooledMetrics(
         auc=pooled.auc,
@@ -177,12 +179,13 @@ def evaluate_pooled(
         n_members=pooled.n_members,
         n_non_members=pooled.n_non_members,
         n_targets=len(rows),
-        auc_per_target=[_auc_or_nan(s, k) for s, k in zip(scores, keep)],
-        auc_ci=auc_ci,
-        tpr_ci=tpr_ci,
-        epsilon_lower_bound=None if delta is None else epsilon_lower_bound(scores.ravel(), keep.ravel(), delta=delta),
+        auc_per_target=roc.group_auc(by_target, np.eye(len(rows), dtype=np.int64)).tolist(),
+        auc_ci=None if intervals is None else (intervals.auc.low, intervals.auc.high),
+        tpr_ci=None if intervals is None else {t: (i.low, i.high) for t, i in intervals.tpr_at_fpr.items()},
+        epsilon_lower_bound=None if delta is None else _epsilon_lower_bound(ranking, delta=delta, confidence=0.95),
         roc_fpr=roc_fpr,
         roc_tpr=roc_tpr,
+        interval_method=None if intervals is None else method,
     )
 
 
@@ -196,11 +199,15 @@ def epsilon_lower_bound(scores: np.ndarray, is_member: np.ndarray, *, delta: flo
     like TF Privacy it does not correct for the choice among thresholds.
     """
     scores, is_member = _check_scores(scores, is_member)
+    return _epsilon_lower_bound(roc.rank(scores, is_member), delta=delta, confidence=confidence)
+
+
+def _epsilon_lower_bound(ranking: roc.Ranking, *, delta: float, confidence: float) -> float:
     if not 0.0 <= delta < 1.0:
         raise AttackInputError(f"delta must lie in [0, 1); got {delta!r}")
     if not 0.0 < confidence < 1.0:
         raise AttackInputError(f"confidence must lie in (0, 1); got {confidence!r}")
-    true_pos, false_pos = _counts_at_thresholds(scores, is_member)
+    true_pos, false_pos = ranking.true_pos, ranking.false_pos
     n_members, n_non_members = int(true_pos[-1]), int(false_pos[-1])
     tail = (1.0 - confidence) / 2.0
     # The exact limits cost a beta quantile each (~2 us). Bound every threshold cheaply
@@ -296,8 +303,8 @@ def per_class_metrics(scores: np.ndarray, keep: np.ndarray, labels: np.ndarray) 
         n_members = int(np.count_nonzero(class_members))
         n_non_members = len(class_members) - n_members
         if n_members and n_non_members:
-            fpr, tpr, _ = roc_curve(class_members, class_scores, drop_intermediate=False)
-            auc, tpr_1 = roc_auc_score(class_members, class_scores), tpr_at_fpr(fpr, tpr, target=0.01)
+            counts = roc.cumulative_counts(roc.rank(class_scores, class_members))
+            auc, tpr_1 = roc.auc(counts), roc.tpr_at_fpr(counts, target=0.01)
         else:
             auc, tpr_1 = np.nan, np.nan
         result.append(ClassMetrics(int(label), float(auc), float(tpr_1), n_members, n_non_members))
@@ -321,21 +328,6 @@ def _check_scores(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray
     return scores, is_member
 
 
-def _auc_or_nan(scores: np.ndarray, is_member: np.ndarray) -> float:
-    if is_member.all() or not is_member.any():
-        return float("nan")
-    return float(roc_auc_score(is_member, scores))
-
-
-def _counts_at_thresholds(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True and false positives of "member iff score >= s" for every distinct score s,
-    from the highest threshold down (the last entry counts everything)."""
-    order = np.argsort(-scores, kind="stable")
-    ordered, member = scores[order], is_member[order]
-    ends = np.flatnonzero(np.r_[ordered[1:] != ordered[:-1], True])
-    return np.cumsum(member)[ends], np.cumsum(~member)[ends]
-
-
 def _clopper_pearson_lower(k: np.ndarray, n: int, *, tail: float) -> np.ndarray:
     """One-sided Clopper-Pearson lower limit of k / n at ``tail`` (0 where k = 0)."""
     return np.where(k > 0, beta.ppf(tail, np.maximum(k, 1), n - k + 1), 0.0)
@@ -346,54 +338,6 @@ def _clopper_pearson_upper(k: np.ndarray, n: int, *, tail: float) -> np.ndarray:
     return np.where(k < n, beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)), 1.0)
 
 
-def _bootstrap_intervals(
-    scores: np.ndarray, keep: np.ndarray, *, fpr_targets: tuple[float, ...], n_resamples: int, seed: int
-) -> tuple[tuple[float, float], dict[float, tuple[float, float]]]:
-    """95% percentile intervals of the pooled AUC and TPR at each FPR target, resampling
-    the n candidates of ``scores [T, n]`` / ``keep [T, n]`` with replacement.
-
-    One global sort; a resample only re-weights the sorted scores by how often each
-    candidate was drawn, so its ROC is two weighted cumulative sums.
-    """
-    n = scores.shape[1]
-    flat = scores.ravel()
-    order = np.argsort(-flat, kind="stable")
-    ordered, member = flat[order], keep.ravel()[order]
-    candidate = np.tile(np.arange(n), len(scores))[order]
-    ends = np.flatnonzero(np.r_[ordered[1:] != ordered[:-1], True])
-    has_ties = len(ends) < len(flat)
-    rng = np.random.default_rng(seed)
-    aucs, tprs = [], {t: [] for t in fpr_targets}
-    block = max(1, _BOOTSTRAP_BLOCK // len(flat))
-    for start in range(0, n_resamples, block):
-        size = min(block, n_resamples - start)
-        draws = rng.integers(0, n, size=(size, n)) + n * np.arange(size)[:, None]
-        draw_counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
-        weight = np.take(draw_counts, candidate, axis=1)
-        true_pos = np.cumsum(weight * member, axis=1)
-        false_pos = np.cumsum(weight, axis=1) - true_pos
-        if has_ties:  # only the last position of a tie group is a threshold
-            true_pos, false_pos = true_pos[:, ends], false_pos[:, ends]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tpr = true_pos / true_pos[:, -1:]
-            fpr = false_pos / false_pos[:, -1:]
-            # Trapezoids between successive ROC points; the first starts at (0, 0).
-            area = np.einsum("bg,bg->b", np.diff(fpr, axis=1), tpr[:, 1:] + tpr[:, :-1]) / 2.0
-            aucs.append(area + fpr[:, 0] * tpr[:, 0] / 2.0)
-        for target in fpr_targets:
-            # FPR is non-decreasing along the thresholds, so the attainable points are a prefix.
-            attainable = np.count_nonzero(fpr <= target + _FPR_TOLERANCE, axis=1)
-            at_target = tpr[np.arange(size), np.maximum(attainable - 1, 0)]
-            tprs[target].append(np.where(attainable > 0, at_target, 0.0))
-    auc_ci = _percentile_interval(np.concatenate(aucs))
-    return auc_ci, {t: _percentile_interval(np.concatenate(v)) for t, v in tprs.items()}
-
-
-def _percentile_interval(values: np.ndarray) -> tuple[float, float]:
-    low, high = np.nanpercentile(values, [2.5, 97.5])
-    return float(low), float(high)
-
-
 def _downsample_roc(
     fpr: np.ndarray, tpr: np.ndarray, *, n_non_members: int, n_points: int = 300
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -401,5 +345,5 @@ def _downsample_roc(
     each with the largest TPR attainable at that FPR: a log-scale plot keeps its low-FPR
     region, which uniform thinning would discard."""
     grid = np.concatenate([[0.0], np.geomspace(1.0 / n_non_members, 1.0, n_points - 1)])
-    index = np.searchsorted(fpr, grid + _FPR_TOLERANCE, side="right") - 1
+    index = np.searchsorted(fpr, grid + roc.FPR_TOLERANCE, side="right") - 1
     return grid, tpr[index]

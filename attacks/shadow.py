@@ -16,8 +16,13 @@ and non-members differ, which linear and neural attack models cannot resolve on 
 scale.
 
 In :meth:`leave_one_out` the target's rows never train its attack model, so its scores
-are out-of-fold by construction. Training rows (R * n of them) are subsampled to
-``max_rows`` (seeded) to bound fitting time; 50,000 rows is ample for a handful of features.
+are out-of-fold by construction, and the training rows are the (reference, candidate) pairs
+of :func:`attacks.base.reference_mask`: their share of members is the same whatever the
+target's keep row, so the classifier's intercept cannot follow the target's member count
+(without the mask, on exchangeable data, a target's mean score fell as its member count rose,
+r = -0.99, and the pooled AUC dropped to 0.488). Training rows (up to R * n of them) are
+subsampled to ``max_rows`` (seeded) to bound fitting time; 50,000 rows is ample for a
+handful of features.
 
 Attack classifiers run single-threaded (OpenMP and BLAS pools limited to one thread): they
 are small, and multi-threaded pools spin-wait when other work holds the cores (the pipeline
@@ -36,7 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from attacks import signals as sig
-from attacks.base import AttackInputError, MembershipAttack
+from attacks.base import AttackInputError, MembershipAttack, small_pool_hint
 
 FEATURES = ("sorted", "top3", "top3+label")
 CLASSIFIERS = ("logistic", "mlp", "forest", "gbdt")
@@ -106,16 +111,18 @@ class ShadowAttack(MembershipAttack):
             return top
         return np.concatenate([top, sig.take_label(log_odds, labels)[..., None]], axis=-1)
 
-    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> None:
-        features = signals.reshape(-1, signals.shape[-1])
-        is_member = keep.ravel()
-        row_labels = np.broadcast_to(labels, keep.shape).ravel()
+    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, use: np.ndarray) -> None:
+        features = signals[use]
+        is_member = keep[use]
+        row_labels = np.broadcast_to(labels, keep.shape)[use]
         rng = np.random.default_rng(self.seed)
         if len(is_member) > self.max_rows:
             rows = np.sort(rng.choice(len(is_member), size=self.max_rows, replace=False))
             features, is_member, row_labels = features[rows], is_member[rows], row_labels[rows]
         if is_member.all() or not is_member.any():
-            raise AttackInputError("the shadow attack needs reference outputs of both members and non-members")
+            raise AttackInputError(
+                f"the shadow attack needs reference outputs of both members and non-members{small_pool_hint(use)}"
+            )
         with threadpool_limits(limits=1):
             self.classifier_ = make_classifier(self.classifier, seed=self.seed).fit(features, is_member)
             self.class_classifiers_ = {}

@@ -6,7 +6,8 @@ Learning Models", USENIX Security 2021 (confidence, entropy, modified entropy, a
 class-conditional thresholds chosen on shadow models to maximise (TPR + TNR) / 2).
 
 Every signal is oriented so that higher = more member-like. The threshold is fitted on the
-reference models' signals and keep rows, and the score is ``signal - threshold[label]``:
+reference models' signals and keep rows (the (model, candidate) pairs of the ``use`` mask,
+see :func:`attacks.base.reference_mask`), and the score is ``signal - threshold[label]``:
 continuous, so ROC curves and AUC stay meaningful, and positive exactly where the fitted
 rule says "member". With one global threshold the score ranks like the raw signal; with
 ``per_class=True`` each class's threshold shifts that class's scores.
@@ -21,7 +22,8 @@ import abc
 import numpy as np
 
 from attacks import signals as sig
-from attacks.base import AttackInputError, MembershipAttack
+from attacks.base import AttackInputError, MembershipAttack, small_pool_hint
+from attacks.roc import rank
 
 
 def best_threshold(signal: np.ndarray, is_member: np.ndarray) -> float:
@@ -31,17 +33,13 @@ def best_threshold(signal: np.ndarray, is_member: np.ndarray) -> float:
     between the last signal value predicted member and the next lower one, so that a new
     value equal to a training value is classified as it was in training.
     """
-    order = np.argsort(-signal, kind="stable")
-    ordered = signal[order]
-    member = is_member[order]
-    true_pos = np.cumsum(member, dtype=np.int64)
-    false_pos = np.cumsum(~member, dtype=np.int64)
-    # A cut can only fall between distinct values: keep the last index of each tie group.
-    ends = np.flatnonzero(np.r_[ordered[1:] != ordered[:-1], True])
+    ranking = rank(signal, is_member)  # a cut can only fall between tie groups: ranking.ends
+    ordered = signal[ranking.order]
+    true_pos, false_pos = ranking.true_pos, ranking.false_pos
     # (TPR + TNR) / 2 = 1/2 + (TP N_out - FP N_in) / (2 N_in N_out): compared in integers so
     # that equally good cuts tie exactly and the first (highest) one wins.
-    gain = true_pos[ends] * false_pos[-1] - false_pos[ends] * true_pos[-1]
-    best = ends[np.argmax(gain)]
+    gain = true_pos * false_pos[-1] - false_pos * true_pos[-1]
+    best = ranking.ends[np.argmax(gain)]
     if best == len(ordered) - 1:
         return float(ordered[best])
     return float((ordered[best] + ordered[best + 1]) / 2.0)
@@ -71,20 +69,22 @@ class ThresholdAttack(MembershipAttack):
     def _signals(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return self._metric(logits[:, :, 0], labels)
 
-    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray) -> None:
-        if keep.all() or not keep.any():
+    def _fit_signals(self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, use: np.ndarray) -> None:
+        members = keep[use]
+        if members.all() or not members.any():
+            held = "no pairs" if not members.size else "only members" if members.all() else "only non-members"
             raise AttackInputError(
                 f"the {self.name} attack needs reference outputs of both members and non-members; "
-                f"the reference keep rows hold only {'members' if keep.all() else 'non-members'}"
+                f"the reference pairs it calibrates on hold {held}{small_pool_hint(use)}"
             )
-        self.threshold_ = best_threshold(signals.ravel(), keep.ravel())
+        self.threshold_ = best_threshold(signals[use], members)
         self.class_thresholds_ = np.full(self.n_classes_, self.threshold_)
         if self.per_class:
             for label in np.unique(labels):
-                in_class = labels == label
-                members = keep[:, in_class].ravel()
+                in_class = use & (labels == label)
+                members = keep[in_class]
                 if members.any() and not members.all():
-                    self.class_thresholds_[label] = best_threshold(signals[:, in_class].ravel(), members)
+                    self.class_thresholds_[label] = best_threshold(signals[in_class], members)
 
     def _score_signals(self, signal: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return signal - self.class_thresholds_[labels]

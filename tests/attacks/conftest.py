@@ -56,8 +56,3 @@ def pool_factory():
 @pytest.fixture(scope="session")
 def separable_pool() -> Pool:
     return make_pool(separable=True)
-
-
-@pytest.fixture(scope="session")
-def exchangeable_pool() -> Pool:
-    return make_pool(separable=False, n=4000, seed=1)

@@ -81,3 +81,14 @@ def test_non_finite_logits_are_refused(separable_pool):
     logits[0, 0, 0, 0] = np.nan
     with pytest.raises(AttackInputError, match="1 non-finite values"):
         leave_one_out_scores("loss", logits=logits, keep=separable_pool.keep, labels=separable_pool.labels)
+
+
+@pytest.mark.parametrize("name", ["loss", "confidence-class", "shadow"])
+def test_too_small_a_pool_for_the_balanced_calibration_names_the_fix(name, pool_factory):
+    """With 3 models every candidate is IN for one: leaving out the target and its partner
+    leaves no member to calibrate on, for every target."""
+    pool = pool_factory(separable=True, n_models=3, n=40, seed=17)
+    with pytest.raises(AttackInputError, match="train at least 4 models"):
+        leave_one_out_scores(name, logits=pool.logits, keep=pool.keep, labels=pool.labels)
+    pool = pool_factory(separable=True, n_models=4, n=40, seed=17)
+    assert np.isfinite(leave_one_out_scores(name, logits=pool.logits, keep=pool.keep, labels=pool.labels)).all()

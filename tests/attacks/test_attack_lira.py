@@ -7,12 +7,14 @@ import pytest
 from scipy.stats import norm
 
 from attacks import AttackInputError, create_attack, leave_one_out_scores
+from attacks.base import reference_mask
 from attacks.signals import lira_phi
 
 
-def slow_lira(ref_logits, ref_keep, target_logits, labels, *, online, global_variance):
+def slow_lira(ref_logits, ref_keep, target_logits, labels, *, online, global_variance, use=None):
     """LiRA written out one example and one query at a time (Carlini et al. 2022, Alg. 1),
-    with the online attack's equal IN / OUT counts: the first references in model order."""
+    on the references where ``use [R, n]`` (default: all)."""
+    use = np.ones(ref_keep.shape, dtype=bool) if use is None else use
     n, n_queries = target_logits.shape[:2]
     phi_refs = np.array(
         [
@@ -23,11 +25,8 @@ def slow_lira(ref_logits, ref_keep, target_logits, labels, *, online, global_var
     phi_target = np.array([[lira_phi(target_logits[i, q], labels[i]) for q in range(n_queries)] for i in range(n)])
     ins, outs = [], []
     for i in range(n):
-        in_models = [m for m in range(len(ref_keep)) if ref_keep[m, i]]
-        out_models = [m for m in range(len(ref_keep)) if not ref_keep[m, i]]
-        if online:
-            size = min(len(in_models), len(out_models))
-            in_models, out_models = in_models[:size], out_models[:size]
+        in_models = [m for m in range(len(ref_keep)) if use[m, i] and ref_keep[m, i]]
+        out_models = [m for m in range(len(ref_keep)) if use[m, i] and not ref_keep[m, i]]
         ins.append(phi_refs[in_models, i])  # [k, A]
         outs.append(phi_refs[out_models, i])
 
@@ -72,14 +71,16 @@ def test_vectorized_lira_equals_per_example_loop(name, global_variance, pool_fac
 
 @pytest.mark.parametrize("global_variance", [True, False])
 @pytest.mark.parametrize("name", ["lira-online", "lira-offline"])
-def test_leave_one_out_equals_per_example_loop(name, global_variance, pool_factory):
-    """Prefix sums less the target's share give the statistics of the M-1 references."""
-    pool = pool_factory(separable=True, n_models=8, n=40, n_queries=2, seed=5)
+@pytest.mark.parametrize("n_models", [8, 9])
+def test_leave_one_out_equals_per_example_loop(name, global_variance, n_models, pool_factory):
+    """Totals less the target's and the partner's shares give the statistics of the
+    references that reference_mask keeps (for M = 9, columns of 4 IN and 5 OUT)."""
+    pool = pool_factory(separable=True, n_models=n_models, n=40, n_queries=2, seed=5)
     fast = leave_one_out_scores(
         name, logits=pool.logits, keep=pool.keep, labels=pool.labels, options={"global_variance": global_variance}
     )
-    for target in range(8):
-        refs = np.arange(8) != target
+    for target in range(n_models):
+        refs = np.arange(n_models) != target
         slow = slow_lira(
             pool.logits[refs],
             pool.keep[refs],
@@ -87,6 +88,7 @@ def test_leave_one_out_equals_per_example_loop(name, global_variance, pool_facto
             pool.labels,
             online=name == "lira-online",
             global_variance=global_variance,
+            use=reference_mask(pool.keep, target),
         )
         np.testing.assert_allclose(fast[target], slow, rtol=1e-7, atol=1e-9)
 
@@ -109,13 +111,14 @@ def test_extreme_confidence_stays_finite(pool_factory):
 
 def test_online_with_too_few_references_names_the_counts(pool_factory):
     pool = pool_factory(separable=True, n_models=4, n=20, seed=7)
-    # Each candidate is IN for 2 of the 4 models: leaving one out leaves 1 on its side.
+    # Each candidate is IN for 2 of the 4 models: leaving the target and its partner out
+    # leaves 1 IN and 1 OUT.
     with pytest.raises(
         AttackInputError,
-        match=r"model 0 as the target: lira-online needs at least 2 IN and 2 OUT .* (1 IN and 2 OUT|2 IN and 1 OUT) among 3",
+        match=r"model 0 as the target: lira-online needs at least 2 IN and 2 OUT .* calibrated on 1 IN and 1 OUT of 3",
     ):
         leave_one_out_scores("lira-online", logits=pool.logits, keep=pool.keep, labels=pool.labels)
-    with pytest.raises(AttackInputError, match=r"(1 IN and 2 OUT|2 IN and 1 OUT) among 3 reference models"):
+    with pytest.raises(AttackInputError, match=r"(1 IN and 2 OUT|2 IN and 1 OUT) of 3 reference models"):
         create_attack("lira-online").fit(pool.logits[1:], pool.keep[1:], pool.labels)
 
 
@@ -125,6 +128,6 @@ def test_offline_needs_two_out_references(pool_factory):
     # Without model 0, the candidates it did not train on are OUT for only one reference.
     with pytest.raises(
         AttackInputError,
-        match=r"lira-offline needs at least 2 OUT reference models per example; example \d+ has 2 IN and 1 OUT among 3",
+        match=r"lira-offline needs at least 2 OUT reference models per example; example \d+ is calibrated on 2 IN and 1 OUT of 3",
     ):
         create_attack("lira-offline").fit(pool.logits[1:], pool.keep[1:], pool.labels)

@@ -17,6 +17,7 @@ from attacks import (
     ppv,
     vulnerability,
 )
+from attacks.intervals import pooled_intervals
 
 # Six members and six non-members (TF Privacy's style of fixture). Members beat non-members
 # in 32 of the 36 pairs: 0.1, 0.2, 0.3 beat all six, 0.4 and 0.5 beat five (not 0.35),
@@ -172,6 +173,16 @@ def test_evaluate_pooled_ignores_unattacked_rows():
     assert np.all(np.diff(pooled.roc_tpr) >= 0)
 
 
+def test_evaluate_pooled_auc_per_target_is_each_rows_own_auc():
+    rng = np.random.default_rng(6)
+    keep = np.argsort(rng.random((5, 200)), axis=0) < 2
+    keep[4] = True  # a target without non-members has no AUC
+    scores = np.round(keep * rng.normal(1.0, 0.5, size=(5, 1)) + rng.normal(size=keep.shape), 1)
+    per_target = evaluate_pooled(scores, keep, bootstrap=0).auc_per_target
+    assert per_target[:4] == pytest.approx([evaluate(s, k).auc for s, k in zip(scores[:4], keep[:4])])
+    assert math.isnan(per_target[4])
+
+
 def test_evaluate_pooled_without_bootstrap_or_delta():
     keep = np.array([[True, False], [False, True]])
     pooled = evaluate_pooled(np.array([[1.0, 0.0], [0.0, 1.0]]), keep, bootstrap=0)
@@ -180,15 +191,40 @@ def test_evaluate_pooled_without_bootstrap_or_delta():
 
 
 def test_evaluate_pooled_bootstrap_matches_a_slow_resampling():
-    """The weighted-cumsum bootstrap equals evaluate() on explicitly resampled candidates."""
+    """The weighted-cumsum bootstrap of candidates equals evaluate() on explicitly resampled
+    candidates (the two-level resamples are checked the same way in test_intervals.py)."""
     rng = np.random.default_rng(3)
     keep = np.argsort(rng.random((4, 300)), axis=0) < 2
     scores = np.round(keep + rng.normal(size=keep.shape), 1)  # ties included
-    pooled = evaluate_pooled(scores, keep, bootstrap=40, seed=7, fpr_targets=(0.01, 0.1))
+    pooled = evaluate_pooled(
+        scores, keep, bootstrap=40, seed=7, fpr_targets=(0.01, 0.1), interval_method="candidates"
+    )
     draws = np.random.default_rng(7).integers(0, 300, size=(40, 300))
     slow = [evaluate(scores[:, d].ravel(), keep[:, d].ravel(), fpr_targets=(0.01, 0.1)) for d in draws]
     assert pooled.auc_ci == pytest.approx(tuple(np.percentile([m.auc for m in slow], [2.5, 97.5])))
     assert pooled.tpr_ci[0.1] == pytest.approx(tuple(np.percentile([m.tpr_at_fpr[0.1] for m in slow], [2.5, 97.5])))
+
+
+def test_evaluate_pooled_intervals_include_model_to_model_variance_by_default():
+    rng = np.random.default_rng(4)
+    keep = np.argsort(rng.random((6, 400)), axis=0) < 3
+    scores = keep * rng.normal(1.0, 0.5, size=(6, 1)) + rng.normal(size=keep.shape)  # effect varies per model
+    pooled = evaluate_pooled(scores, keep, fpr_targets=(0.01,), seed=3)
+    two_level = pooled_intervals(scores, keep, fpr_targets=(0.01,), seed=3)
+    assert pooled.interval_method == "two-level"
+    assert pooled.auc_ci == (two_level.auc.low, two_level.auc.high)
+    assert pooled.tpr_ci[0.01] == (two_level.tpr_at_fpr[0.01].low, two_level.tpr_at_fpr[0.01].high)
+    candidates = evaluate_pooled(scores, keep, fpr_targets=(0.01,), seed=3, interval_method="candidates")
+    assert candidates.auc_ci[1] - candidates.auc_ci[0] < pooled.auc_ci[1] - pooled.auc_ci[0]
+
+
+def test_evaluate_pooled_of_one_target_describes_that_model():
+    keep = np.array([[True, False] * 50])
+    scores = keep + np.random.default_rng(5).normal(size=keep.shape)
+    pooled = evaluate_pooled(scores, keep, bootstrap=20)
+    assert pooled.interval_method == "candidates" and pooled.auc_ci[0] < pooled.auc < pooled.auc_ci[1]
+    with pytest.raises(AttackInputError, match="unknown interval method 'pigeonhole'"):
+        evaluate_pooled(scores, keep, interval_method="pigeonhole")
 
 
 def test_evaluate_pooled_rejects_partial_rows():

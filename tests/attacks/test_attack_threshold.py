@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attacks import create_attack
+from attacks import create_attack, leave_one_out_scores
+from attacks.base import reference_mask
+from attacks.signals import cross_entropy
 from attacks.threshold import best_threshold
 
 
@@ -62,3 +64,21 @@ def test_score_is_signal_minus_threshold():
     np.testing.assert_allclose(
         attack.score(logits[0], labels), p[np.arange(len(labels)), labels] - attack.threshold_, rtol=1e-9, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("name", ["loss", "loss-class"])
+def test_leave_one_out_fits_on_the_masked_references(name, pool_factory):
+    """Per target, the thresholds of the (reference, candidate) pairs of reference_mask."""
+    pool = pool_factory(separable=False, n_models=8, n=200, n_classes=3, seed=15)
+    signal = -cross_entropy(pool.logits[:, :, 0], pool.labels)  # [M, n]
+    scores = leave_one_out_scores(name, logits=pool.logits, keep=pool.keep, labels=pool.labels)
+    for target in range(8):
+        refs = np.arange(8) != target
+        use = reference_mask(pool.keep, target)
+        ref_signal, ref_keep = signal[refs], pool.keep[refs]
+        thresholds = np.full(3, best_threshold(ref_signal[use], ref_keep[use]))
+        if name == "loss-class":
+            for label in range(3):
+                in_class = use & (pool.labels == label)
+                thresholds[label] = best_threshold(ref_signal[in_class], ref_keep[in_class])
+        np.testing.assert_allclose(scores[target], signal[target] - thresholds[pool.labels], rtol=1e-12, atol=1e-12)

@@ -51,6 +51,7 @@ from scipy import stats
 
 from attacks import roc
 from attacks.base import AttackInputError
+from results.vocabulary import FPR_TARGETS
 
 # Weights computed at once, in resamples x ranked scores x schemes (16 MB of int32).
 _BLOCK_ELEMENTS = 4_000_000
@@ -136,7 +137,7 @@ def pooled_intervals(
     scores: np.ndarray,
     keep: np.ndarray,
     *,
-    fpr_targets: tuple[float, ...] = (0.001, 0.01),
+    fpr_targets: tuple[float, ...] = FPR_TARGETS,
     level: float = 0.95,
     n_resamples: int = 200,
     method: str = "two-level",

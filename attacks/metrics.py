@@ -10,10 +10,9 @@ Scores are higher = member. Definitions:
   ``resolvable[t]`` is False then.
 - Intervals of pooled metrics: :mod:`attacks.intervals` (targets and candidates resampled).
 - advantage: max over thresholds of TPR - FPR (balanced accuracy = 1/2 + advantage/2).
-- epsilon lower bound: Jagielski, Ullman, Oprea, "Auditing Differentially Private Machine
-  Learning: How Private is Private SGD?", NeurIPS 2020, with Clopper-Pearson intervals as in
-  TF Privacy's ``epsilon_lower_bound`` (a check, not a certified bound: the threshold is
-  chosen on the evaluated scores; :mod:`attacks.privacy_audit` gives a valid one).
+- epsilon lower bound: not here. A bound maximised over thresholds of the scores it is
+  evaluated on, pooled over dependent guesses, is no 95% bound; :mod:`attacks.privacy_audit`
+  gives a valid one (Steinke et al., NeurIPS 2023).
 - DP bound: an (epsilon, delta)-DP algorithm admits no attack with
   TPR > min(1, delta + e^eps FPR, 1 - e^-eps (1 - delta - FPR)) (Kairouz et al., ICML 2015).
 """
@@ -23,14 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import beta
 
 from attacks import roc
 from attacks.base import AttackInputError
 from attacks.intervals import INTERVAL_METHODS, attacked_rows, pooled_intervals
-
-# Thresholds whose exact Clopper-Pearson limits are computed at a time.
-_EPSILON_CHUNK = 1024
+from results.vocabulary import FPR_TARGETS
 
 
 @dataclass
@@ -58,8 +54,7 @@ class PooledMetrics:
     ``auc_ci`` and ``tpr_ci[t]`` are 95% intervals (None when ``bootstrap=0``) by
     ``interval_method`` (:func:`attacks.intervals.pooled_intervals`);
     ``roc_fpr``, ``roc_tpr`` (about 300 points, log-spaced in FPR from 1/n_non_members, plus
-    the point at FPR 0) are for plotting; ``epsilon_lower_bound`` is None unless a delta was
-    given.
+    the point at FPR 0) are for plotting.
     """
 
     auc: float
@@ -72,7 +67,6 @@ class PooledMetrics:
     auc_per_target: list[float]
     auc_ci: tuple[float, float] | None
     tpr_ci: dict[float, tuple[float, float]] | None
-    epsilon_lower_bound: float | None
     roc_fpr: np.ndarray
     roc_tpr: np.ndarray
     interval_method: str | None
@@ -91,7 +85,7 @@ class ClassMetrics:
 
 
 def evaluate(
-    scores: np.ndarray, is_member: np.ndarray, *, fpr_targets: tuple[float, ...] = (0.001, 0.01)
+    scores: np.ndarray, is_member: np.ndarray, *, fpr_targets: tuple[float, ...] = FPR_TARGETS
 ) -> AttackMetrics:
     """AUC, TPR at each FPR target, advantage and ROC of ``scores [N]`` (higher = member)
     against ``is_member`` (bool ``[N]``).
@@ -136,8 +130,7 @@ def evaluate_pooled(
     scores: np.ndarray,
     keep: np.ndarray,
     *,
-    fpr_targets: tuple[float, ...] = (0.001, 0.01),
-    delta: float | None = None,
+    fpr_targets: tuple[float, ...] = FPR_TARGETS,
     bootstrap: int = 200,
     interval_method: str = "two-level",
     seed: int = 0,
@@ -151,10 +144,6 @@ def evaluate_pooled(
     set of models). With a single attacked target there is no model-to-model variance to
     estimate, the interval can only describe that model, and ``"candidates"`` is used;
     ``interval_method`` of the result records which.
-
-    The epsilon lower bound (when ``delta`` is given) treats the pooled scores as
-    independent trials, which they are not quite (n of them come from each model): a
-    check against the accountant's epsilon, not a certified bound.
     """
     if interval_method not in INTERVAL_METHODS:
         raise AttackInputError(f"unknown interval method {interval_method!r}; valid: {', '.join(INTERVAL_METHODS)}")
@@ -182,67 +171,10 @@ def evaluate_pooled(
         auc_per_target=roc.group_auc(by_target, np.eye(len(rows), dtype=np.int64)).tolist(),
         auc_ci=None if intervals is None else (intervals.auc.low, intervals.auc.high),
         tpr_ci=None if intervals is None else {t: (i.low, i.high) for t, i in intervals.tpr_at_fpr.items()},
-        epsilon_lower_bound=None if delta is None else _epsilon_lower_bound(ranking, delta=delta, confidence=0.95),
         roc_fpr=roc_fpr,
         roc_tpr=roc_tpr,
         interval_method=None if intervals is None else method,
     )
-
-
-def epsilon_lower_bound(scores: np.ndarray, is_member: np.ndarray, *, delta: float, confidence: float = 0.95) -> float:
-    """Empirical lower bound on the epsilon of the training algorithm, >= 0.
-
-    At every threshold, Clopper-Pearson intervals at ``confidence`` (two-sided) bound TPR
-    and FPR; an (eps, delta)-DP algorithm forces TPR <= e^eps FPR + delta and
-    TNR <= e^eps FNR + delta, so eps >= max(log((TPR_lo - delta) / FPR_hi),
-    log((TNR_lo - delta) / FNR_hi)). The maximum over thresholds is returned, clipped at 0;
-    like TF Privacy it does not correct for the choice among thresholds.
-    """
-    scores, is_member = _check_scores(scores, is_member)
-    return _epsilon_lower_bound(roc.rank(scores, is_member), delta=delta, confidence=confidence)
-
-
-def _epsilon_lower_bound(ranking: roc.Ranking, *, delta: float, confidence: float) -> float:
-    if not 0.0 <= delta < 1.0:
-        raise AttackInputError(f"delta must lie in [0, 1); got {delta!r}")
-    if not 0.0 < confidence < 1.0:
-        raise AttackInputError(f"confidence must lie in (0, 1); got {confidence!r}")
-    true_pos, false_pos = ranking.true_pos, ranking.false_pos
-    n_members, n_non_members = int(true_pos[-1]), int(false_pos[-1])
-    tail = (1.0 - confidence) / 2.0
-    # The exact limits cost a beta quantile each (~2 us). Bound every threshold cheaply
-    # first: a lower limit never exceeds the point estimate nor its value at k = n, an upper
-    # limit never falls below the point estimate nor its value at k = 0. Exact limits are
-    # then computed in order of decreasing bound until no bound can beat the best so far.
-    bound = _epsilon_at(
-        tpr_low=np.minimum(true_pos / n_members, tail ** (1.0 / n_members)),
-        fpr_high=np.maximum(false_pos / n_non_members, 1.0 - tail ** (1.0 / n_non_members)),
-        delta=delta,
-    )
-    order = np.argsort(-bound)
-    best = 0.0
-    for start in range(0, len(order), _EPSILON_CHUNK):
-        chunk = order[start : start + _EPSILON_CHUNK]
-        if bound[chunk[0]] <= best:
-            break
-        exact = _epsilon_at(
-            tpr_low=_clopper_pearson_lower(true_pos[chunk], n_members, tail=tail),
-            fpr_high=_clopper_pearson_upper(false_pos[chunk], n_non_members, tail=tail),
-            delta=delta,
-        )
-        best = max(best, float(np.max(exact)))
-    return best
-
-
-def _epsilon_at(*, tpr_low: np.ndarray, fpr_high: np.ndarray, delta: float) -> np.ndarray:
-    """max(log((TPR_lo - delta) / FPR_hi), log((TNR_lo - delta) / FNR_hi)) per threshold
-    (-inf where neither numerator is positive); increasing in TPR_lo, decreasing in FPR_hi.
-    By the symmetry of Clopper-Pearson limits, TNR_lo = 1 - FPR_hi and FNR_hi = 1 - TPR_lo."""
-    tnr_low, fnr_high = 1.0 - fpr_high, 1.0 - tpr_low
-    with np.errstate(divide="ignore", invalid="ignore"):
-        members = np.where(tpr_low > delta, np.log((tpr_low - delta) / fpr_high), -np.inf)
-        non_members = np.where(tnr_low > delta, np.log((tnr_low - delta) / fnr_high), -np.inf)
-    return np.maximum(members, non_members)
 
 
 def dp_tpr_bound(fpr: np.ndarray, *, epsilon: float, delta: float) -> np.ndarray:
@@ -326,16 +258,6 @@ def _check_scores(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray
             f"metrics need members and non-members; got {n_members} members and {len(is_member) - n_members} non-members"
         )
     return scores, is_member
-
-
-def _clopper_pearson_lower(k: np.ndarray, n: int, *, tail: float) -> np.ndarray:
-    """One-sided Clopper-Pearson lower limit of k / n at ``tail`` (0 where k = 0)."""
-    return np.where(k > 0, beta.ppf(tail, np.maximum(k, 1), n - k + 1), 0.0)
-
-
-def _clopper_pearson_upper(k: np.ndarray, n: int, *, tail: float) -> np.ndarray:
-    """One-sided Clopper-Pearson upper limit of k / n at ``tail`` (1 where k = n)."""
-    return np.where(k < n, beta.ppf(1.0 - tail, k + 1, np.maximum(n - k, 1)), 1.0)
 
 
 def _downsample_roc(

@@ -149,71 +149,58 @@ def attacks_table(result: AuditResult) -> Table:
 
 
 def privacy_table(result: AuditResult) -> Table | None:
-    """Each attack's empirical epsilon lower bound (rows) for each regime that has an
-    accountant epsilon or a bound (columns), headed by the accountant's epsilon and delta.
-
-    A lower bound above the accountant's epsilon is flagged: a correct DP-SGD run cannot
-    produce one, so it points at a bug in training, accounting or the attack. None when no
-    regime has either figure.
-    """
-    attacks = attack_names(result)
-    regimes = [
-        r
-        for r in result.regimes
-        if r.epsilon is not None or any(not is_missing(_bound(r.attacks.get(name))) for name in attacks)
-    ]
+    """One row per regime with a one-run epsilon audit: the accountant's epsilon (DP-SGD
+    regimes), the 95% lower bound, and the evidence behind it (attack, correct guesses of
+    all guesses, candidates). A lower bound above the accountant's epsilon is flagged: a
+    correct DP-SGD run produces one with probability under 5%. None without any audit."""
+    regimes = [r for r in result.regimes if r.privacy_audit is not None]
     if not regimes:
         return None
-    columns, groups = [], []
+    rows = []
     for regime in regimes:
-        bounds = [_bound(regime.attacks.get(name)) for name in attacks]
-        cells = [
-            Cell(
-                decimal(b, 2),
-                exceeded=regime.epsilon is not None and not is_missing(b) and b > regime.epsilon,
+        audit = regime.privacy_audit
+        exceeded = regime.epsilon is not None and audit.epsilon_lower_bound > regime.epsilon
+        rows.append(
+            Row(
+                label=regime.label,
+                cells=[
+                    Cell(epsilon_text(regime.epsilon) if regime.epsilon is not None else "not DP"),
+                    Cell(decimal(audit.epsilon_lower_bound, 2), exceeded=exceeded),
+                    Cell(general(audit.delta)),
+                    Cell(attack_name(audit.attack)),
+                    Cell(f"{audit.v:,} of {audit.r:,}", detail=f"{audit.k_plus:,} IN, {audit.k_minus:,} OUT"),
+                    Cell(f"{audit.m:,}"),
+                ],
             )
-            for b in bounds
-        ]
-        columns.append(_mark_best(cells, bounds))
-        accountant = (
-            f"accountant \u03b5 = {epsilon_text(regime.epsilon)}" if regime.epsilon is not None else "not DP"
         )
-        delta = regime.params.delta
-        heading = f"{accountant}, \u03b4 = {general(delta)}" if not is_missing(delta) else accountant
-        groups.append(ColumnGroup(regime.label, [f"lower bound ({heading})"]))
-    rows = [
-        Row(label=attack_name(name), cells=[column[i] for column in columns])
-        for i, name in enumerate(attacks)
+    groups = [
+        ColumnGroup("", ["accountant \u03b5"]),
+        ColumnGroup(f"one-run audit ({100 * regimes[0].privacy_audit.confidence:g}% confidence)", ["\u03b5 \u2265", "\u03b4"]),
+        ColumnGroup("evidence", ["attack", "right guesses", "candidates"]),
     ]
-    return Table(id="dp-table", corner="Attack", groups=groups, rows=rows)
+    return Table(id="dp-table", corner="Regime", groups=groups, rows=rows)
 
 
 def privacy_summary(result: AuditResult) -> list[str]:
-    """One sentence per DP regime: the accountant's epsilon against the largest empirical
-    lower bound any attack reached, so the reader need not scan the table for it."""
+    """One sentence per DP-SGD regime: the accountant's epsilon against the one-run lower
+    bound, so the reader need not read the table for it."""
     sentences = []
     for regime in result.regimes:
-        if regime.epsilon is None:
+        if regime.epsilon is None or regime.privacy_audit is None:
             continue
-        bounds = [
-            (a.epsilon_lower_bound, name)
-            for name, a in regime.attacks.items()
-            if not is_missing(a.epsilon_lower_bound)
-        ]
+        bound = regime.privacy_audit.epsilon_lower_bound
         guarantee = f"{regime.label}: the accountant guarantees \u03b5 \u2264 {epsilon_text(regime.epsilon)}"
-        if not bounds:
-            sentences.append(f"{guarantee}; no attack recorded an empirical lower bound.")
-            continue
-        bound, name = max(bounds)
         if bound > regime.epsilon:
-            relation = "above the guarantee, which a correct DP-SGD run cannot produce"
+            relation = "above the guarantee, which a correct DP-SGD run produces with probability under 5%"
         elif bound > regime.epsilon / 2:
             relation = "close to the guarantee"
+        elif bound == 0.0:
+            relation = "no evidence against any \u03b5: these attacks do not come near what the guarantee allows"
         else:
             relation = "far below the guarantee: these attacks do not come near what it allows"
         sentences.append(
-            f"{guarantee}; the strongest evidence, from {attack_name(name)}, shows \u03b5 \u2265 "
-            f"{decimal(bound, 2)}, {relation}."
+            f"{guarantee}; the one-run audit shows \u03b5 \u2265 {decimal(bound, 2)} with "
+            f"{100 * regime.privacy_audit.confidence:g}% confidence, {relation}."
         )
     return sentences
 
@@ -324,10 +311,6 @@ def _mark_best(cells: list[Cell], values: list[float | None]) -> list[Cell]:
         Cell(c.text, c.detail, c.unresolved, best=not is_missing(v) and v == top, exceeded=c.exceeded)
         for c, v in zip(cells, values, strict=True)
     ]
-
-
-def _bound(attack: AttackSummary | None) -> float | None:
-    return None if attack is None else attack.epsilon_lower_bound
 
 
 def _headline_first() -> tuple[float, ...]:

@@ -17,12 +17,15 @@ from results.records import (
     AttackSummary,
     AuditResult,
     ClassVulnerability,
+    Comparison,
     Curve,
     DatasetRecord,
+    Difference,
     EnvironmentRecord,
     EpochRecord,
     Histogram,
     ModelSummary,
+    PrivacyAudit,
     RegimeParams,
     RegimeResult,
     ReplicateFigures,
@@ -31,7 +34,13 @@ from results.records import (
     VulnerableExample,
 )
 from results.serialization import from_json_dict, to_json_dict
-from results.vocabulary import CI_LEVEL, DEFENCE_KINDS, FPR_TARGETS, HEADLINE_FPR, RegimeKind
+from results.vocabulary import (
+    CI_LEVEL,
+    DEFENCE_KINDS,
+    FPR_TARGETS,
+    HEADLINE_FPR,
+    RegimeKind,
+)
 
 __all__ = [
     "CI_LEVEL",
@@ -43,12 +52,15 @@ __all__ = [
     "AuditConfig",
     "AuditResult",
     "ClassVulnerability",
+    "Comparison",
     "Curve",
+    "Difference",
     "DatasetRecord",
     "EnvironmentRecord",
     "EpochRecord",
     "Histogram",
     "ModelSummary",
+    "PrivacyAudit",
     "RegimeKind",
     "RegimeParams",
     "RegimeResult",

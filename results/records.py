@@ -75,7 +75,6 @@ class AttackSummary:
     auc_per_target: list[float]
     roc: Curve
     auc_ci: list[float] | None = None
-    epsilon_lower_bound: float | None = None
     ci_level: float = CI_LEVEL
     n_targets: int | None = None
     min_non_members_per_target: int | None = None
@@ -180,13 +179,78 @@ class RegimeParams:
 @dataclass
 class ReplicateFigures:
     """One replicate's headline figures for one regime: the main attack's pooled ``auc`` and
-    ``tpr`` at the headline FPR, and the mean ``test_accuracy`` of the pool's models."""
+    ``tpr`` at the headline FPR, the mean ``test_accuracy`` of the pool's models, and the
+    one-run ``epsilon_lower_bound`` of the replicate's own audit model."""
 
     replicate: int
     seed: int
     auc: float
     tpr: float
     test_accuracy: float
+    epsilon_lower_bound: float | None = None
+
+
+@dataclass
+class PrivacyAudit:
+    """A valid empirical lower bound on the regime's epsilon: the one-run audit of Steinke,
+    Nasr and Jagielski (NeurIPS 2023) on a held-out *audit model*.
+
+    The audit model trained with the regime's recipe on the ``m`` candidates each included by
+    an independent fair coin, and was attacked with the pool's M models as references (their
+    keep rows are independent of its coins). ``attack`` and the numbers of IN and OUT guesses
+    (``k_plus``, ``k_minus``) were chosen beforehand on the pool's leave-one-out scores, so
+    no correction for the choice is due; ``v`` of the ``r`` guesses were right. With
+    probability ``confidence`` the training algorithm is not (eps, ``delta``)-DP for any eps
+    below ``epsilon_lower_bound``; ``meaning`` says it in words.
+    """
+
+    epsilon_lower_bound: float
+    confidence: float
+    delta: float
+    m: int
+    r: int
+    v: int
+    k_plus: int
+    k_minus: int
+    attack: str
+    meaning: str
+
+
+@dataclass
+class Difference:
+    """A difference (this regime minus the baseline) with its interval ``[low, high]``."""
+
+    estimate: float
+    low: float
+    high: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0.0 or self.high < 0.0
+
+
+@dataclass
+class Comparison:
+    """This regime against the standard one on paired models (model m of each regime shares
+    its keep row and seed), differences this - standard with intervals that resample target
+    models and candidates together.
+
+    ``leak`` is the difference of the main attack's pooled ``metric`` (``"tpr"`` at the
+    headline FPR, or ``"auc"`` when that TPR is not resolvable); ``test_accuracy`` that of the
+    models' mean test accuracy. Each interval has level ``level`` = 1 - (1 - family_level) /
+    ``n_comparisons`` (Bonferroni over every interval the verdict reports), so that all of
+    them hold together with probability ``family_level``. ``verdict``: "cut" or "raised" when
+    the leak's interval excludes 0, else "no clear change".
+    """
+
+    baseline: str
+    metric: str
+    leak: Difference
+    test_accuracy: Difference
+    level: float
+    family_level: float
+    n_comparisons: int
+    verdict: str
 
 
 @dataclass
@@ -203,6 +267,8 @@ class RegimeResult:
     per_class: list[ClassVulnerability] = field(default_factory=list)
     vulnerable_examples: list[VulnerableExample] = field(default_factory=list)
     replicates: list[ReplicateFigures] = field(default_factory=list)
+    privacy_audit: PrivacyAudit | None = None
+    versus_standard: Comparison | None = None
 
     def mean(self, attribute: str) -> float:
         """Mean of a :class:`ModelSummary` attribute over the pool (NaN where undefined)."""

@@ -94,7 +94,7 @@ def summarise_targets(
         params=regime.params(),
         models=models,
         attacks={
-            name: _attack_summary(name, s, target_keep, delta=regime.delta, seed=seed) for name, s in scores.items()
+            name: _attack_summary(name, s, target_keep, seed=seed) for name, s in scores.items()
         },
         histograms=_histograms(confidence, target_keep),
         snapshots=snapshots,
@@ -113,8 +113,8 @@ def summarise_targets(
     )
 
 
-def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, delta: float | None, seed: int) -> AttackSummary:
-    pooled = evaluate_pooled(scores, keep, fpr_targets=FPR_TARGETS, delta=delta, seed=seed)
+def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, seed: int) -> AttackSummary:
+    pooled = evaluate_pooled(scores, keep, fpr_targets=FPR_TARGETS, seed=seed)
     attacked = ~np.isnan(scores).any(axis=1)  # evaluate_pooled ignores rows that were not attacked
     return AttackSummary(
         attack=name,
@@ -134,7 +134,6 @@ def _attack_summary(name: str, scores: np.ndarray, keep: np.ndarray, *, delta: f
         auc_per_target=list(pooled.auc_per_target),
         roc=Curve(x=[float(v) for v in pooled.roc_fpr], y=[float(v) for v in pooled.roc_tpr]),
         auc_ci=list(pooled.auc_ci) if pooled.auc_ci is not None else None,
-        epsilon_lower_bound=pooled.epsilon_lower_bound,
         ci_level=CI_LEVEL,
         n_targets=pooled.n_targets,
         min_non_members_per_target=int((~keep[attacked]).sum(axis=1).min()),

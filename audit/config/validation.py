@@ -16,7 +16,6 @@ from audit.training.recipe import check_training_settings
 from models import available_architectures
 from results.config import AuditConfig
 
-
 # Each candidate is calibrated on c_in - 1 member and c_out - 1 non-member references
 # (attacks.base): at least one of each needs c_in, c_out >= 2, so 4 models.
 MIN_MODELS = 4

@@ -10,7 +10,7 @@ keep matrix, and the query variants the models are asked about.
 """
 
 from audit.data.arrays import ArrayDataset, load_digits_dataset
-from audit.data.keep import make_keep_matrix
+from audit.data.keep import make_audit_coins, make_keep_matrix
 from audit.data.queries import QUERY_SETS, query_variants
 from audit.data.sources import available_datasets, load_dataset
 from audit.data.split import AuditSplit, Normalisation, make_split, split_pool
@@ -23,6 +23,7 @@ __all__ = [
     "available_datasets",
     "load_dataset",
     "load_digits_dataset",
+    "make_audit_coins",
     "make_keep_matrix",
     "make_split",
     "query_variants",

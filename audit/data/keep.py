@@ -46,3 +46,12 @@ def make_keep_matrix(*, num_models: int, num_examples: int, seed: int) -> np.nda
         if excess[taker] == 0:
             takers.pop()
     return keep
+
+
+def make_audit_coins(*, num_examples: int, seed: int) -> np.ndarray:
+    """Membership of the held-out *audit model* of a regime: bool ``[num_examples]``, each
+    example IN by an independent fair coin, drawn from a stream of its own so that it is
+    independent of the keep matrix of the same seed. That independence is what the one-run
+    epsilon bound (Steinke et al., NeurIPS 2023) needs: the pool's models serve as the audit
+    model's references, and their membership must reveal nothing about its coins."""
+    return np.random.default_rng([seed, 0x617564]).random(num_examples) < 0.5

@@ -2,6 +2,10 @@
 the audit pool that a keep matrix selects, every model attacked in turn with the others as
 its references, and the figures of all of them as result records.
 
+Each regime also trains one held-out *audit model* on candidates drawn by independent fair
+coins, for the valid one-run epsilon bound (:mod:`audit.analysis.privacy`); every regime is
+compared with the standard one on paired models (:mod:`audit.analysis.comparisons`).
+
 Replicate 0 uses the configured seed, so ``--replicates 1`` (the default) is the plain audit;
 replicate r > 0 draws its own keep matrix and training seeds (:func:`replicate_seed`) on the
 same candidates, so the spread across replicates shows how much the figures depend on which
@@ -18,8 +22,10 @@ import torch
 
 from attacks import leave_one_out_scores
 from audit.analysis import summarise_pool
+from audit.analysis.comparisons import compare_with_standard
+from audit.analysis.privacy import audit_epsilon
 from audit.config import recipe_for, regime_list, snapshot_epochs
-from audit.data import ArrayDataset, AuditSplit, make_keep_matrix
+from audit.data import ArrayDataset, AuditSplit, make_audit_coins, make_keep_matrix
 from audit.events import Events
 from audit.pool import PoolSignals, TrainedModel, done_event, train_pool
 from audit.training import Regime
@@ -66,11 +72,12 @@ def audit_pools(
         + (f" x {config.replicates} replicates" if config.replicates > 1 else "")
         + f" on {dataset.name} ({n} candidates, {len(split.test_y)} test examples) on {device}"
     )
-    events.plan(regimes=[r.label for r in regimes] * config.replicates, models_per_regime=config.models_per_regime)
+    events.plan(regimes=[r.label for r in regimes] * config.replicates, models_per_regime=config.models_per_regime + 1)
     first: PoolAudit | None = None
     for replicate in range(config.replicates):
         seed = replicate_seed(config.seed, replicate)
         keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=n, seed=seed)
+        coins = make_audit_coins(num_examples=n, seed=seed)
         results, scores = [], {}
         for regime in regimes:
             pool = train_regime_pool(
@@ -94,9 +101,38 @@ def audit_pools(
                 main_attack=config.main_attack,
                 seed=seed,
             )
+            audit_model = train_regime_pool(
+                config,
+                regime=regime,
+                dataset=dataset,
+                split=split,
+                keep=coins[None],
+                seed=seed + config.models_per_regime,
+                device=device,
+                cache_dir=cache_dir,
+                events=events,
+                role="audit model",
+            )
+            result.privacy_audit = audit_epsilon(
+                pool_scores=regime_scores,
+                pool_logits=pool.logits,
+                keep=keep,
+                audit_logits=audit_model.logits[0],
+                coins=coins,
+                labels=split.pool_y,
+                delta=regime.delta if regime.delta is not None else config.delta,
+                seed=seed,
+            )
             events.regime_done(regime.label)
             results.append(result)
             scores.update({f"{regime.label}/{name}": s for name, s in regime_scores.items()})
+        compare_with_standard(
+            results,
+            scores={r.label: scores[f"{r.label}/{config.main_attack}"] for r in results},
+            keep=keep,
+            main_attack=config.main_attack,
+            seed=seed,
+        )
         if first is None:
             first = PoolAudit(results, scores, keep)
         for kept, result in zip(first.regimes, results):
@@ -112,6 +148,7 @@ def _headline(result: RegimeResult, *, replicate: int, seed: int, main_attack: s
         auc=attack.auc,
         tpr=attack.at(HEADLINE_FPR).tpr,
         test_accuracy=result.mean("test_accuracy"),
+        epsilon_lower_bound=result.privacy_audit.epsilon_lower_bound if result.privacy_audit else None,
     )
 
 
@@ -126,6 +163,7 @@ def train_regime_pool(
     device: torch.device,
     cache_dir: Path,
     events: Events | None = None,
+    role: str = "model",
 ) -> PoolSignals:
     """Train (or load from cache) one regime's pool exactly as an audit of ``config`` does:
     the one place that turns a configuration into ``train_pool`` arguments, so anything else
@@ -133,7 +171,7 @@ def train_regime_pool(
 
     def model_done(model: TrainedModel, total: int) -> None:
         if events is not None:
-            events.model_done(done_event(model, total=total, regime=regime.label))
+            events.model_done(done_event(model, total=total, regime=regime.label, role=role))
 
     return train_pool(
         split=split,

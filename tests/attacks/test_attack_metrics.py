@@ -10,7 +10,6 @@ import pytest
 from attacks import (
     AttackInputError,
     dp_tpr_bound,
-    epsilon_lower_bound,
     evaluate,
     evaluate_pooled,
     per_class_metrics,
@@ -103,34 +102,6 @@ def test_ppv_at_a_prior():
     np.testing.assert_allclose(ppv(np.array([1.0, 0.0]), np.array([0.0, 1.0]), prior=0.5), [1.0, 0.0])
 
 
-def test_epsilon_lower_bound_is_zero_for_random_scores():
-    rng = np.random.default_rng(0)
-    scores = rng.normal(size=4000)
-    assert epsilon_lower_bound(scores, rng.random(4000) < 0.5, delta=1e-5) == 0.0
-
-
-def test_epsilon_lower_bound_is_positive_for_separated_scores():
-    is_member = np.r_[np.ones(5000, bool), np.zeros(5000, bool)]
-    scores = is_member.astype(float) + np.linspace(0, 0.5, 10_000)
-    # All 5000 members above all non-members: TPR_lo = 0.025^(1/5000), FPR_hi = 1 - 0.025^(1/5000).
-    limit = 0.025 ** (1 / 5000)
-    expected = math.log((limit - 1e-5) / (1 - limit))
-    assert epsilon_lower_bound(scores, is_member, delta=1e-5) == pytest.approx(expected)
-    assert expected > 7
-
-
-@pytest.mark.parametrize("epsilon", [0.5, 1.0, 2.0])
-def test_epsilon_lower_bound_respects_randomized_response(epsilon):
-    """Randomized response is epsilon-DP: the bound approaches epsilon but stays below it."""
-    rng = np.random.default_rng(1)
-    n = 20_000
-    keep_prob = math.exp(epsilon) / (1 + math.exp(epsilon))
-    is_member = np.r_[np.ones(n, bool), np.zeros(n, bool)]
-    says_member = np.where(is_member, rng.random(2 * n) < keep_prob, rng.random(2 * n) >= keep_prob)
-    bound = epsilon_lower_bound(says_member.astype(float), is_member, delta=0.0)
-    assert 0.8 * epsilon < bound <= epsilon
-
-
 def test_vulnerability_by_hand():
     keep = np.array([[True, True, False, False], [False, False, True, True], [True, False, True, False]])
     scores = np.array([[0.9, 0.1, 0.5, 0.2], [0.3, 0.6, 0.3, 0.8], [np.nan] * 4])
@@ -159,7 +130,7 @@ def test_evaluate_pooled_ignores_unattacked_rows():
     keep = np.argsort(rng.random((4, 500)), axis=0) < 2
     scores = keep + rng.normal(size=keep.shape)
     scores[1] = np.nan
-    pooled = evaluate_pooled(scores, keep, delta=1e-5, bootstrap=50)
+    pooled = evaluate_pooled(scores, keep, bootstrap=50)
     attacked = [0, 2, 3]
     assert pooled.n_targets == 3 and len(pooled.auc_per_target) == 3
     assert pooled.auc == pytest.approx(evaluate(scores[attacked].ravel(), keep[attacked].ravel()).auc)
@@ -167,7 +138,6 @@ def test_evaluate_pooled_ignores_unattacked_rows():
     assert pooled.auc_ci[0] < pooled.auc < pooled.auc_ci[1]
     for target, (low, high) in pooled.tpr_ci.items():
         assert low <= pooled.tpr_at_fpr[target] <= high
-    assert pooled.epsilon_lower_bound is not None and pooled.epsilon_lower_bound >= 0
     assert len(pooled.roc_fpr) == len(pooled.roc_tpr) <= 301
     assert pooled.roc_fpr[1] == pytest.approx(1 / pooled.n_non_members)
     assert np.all(np.diff(pooled.roc_tpr) >= 0)
@@ -183,11 +153,10 @@ def test_evaluate_pooled_auc_per_target_is_each_rows_own_auc():
     assert math.isnan(per_target[4])
 
 
-def test_evaluate_pooled_without_bootstrap_or_delta():
+def test_evaluate_pooled_without_bootstrap():
     keep = np.array([[True, False], [False, True]])
     pooled = evaluate_pooled(np.array([[1.0, 0.0], [0.0, 1.0]]), keep, bootstrap=0)
     assert pooled.auc == 1.0 and pooled.auc_ci is None and pooled.tpr_ci is None
-    assert pooled.epsilon_lower_bound is None
 
 
 def test_evaluate_pooled_bootstrap_matches_a_slow_resampling():

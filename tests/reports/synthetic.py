@@ -19,12 +19,15 @@ from results.records import (
     AttackSummary,
     AuditResult,
     ClassVulnerability,
+    Comparison,
     Curve,
     DatasetRecord,
+    Difference,
     EnvironmentRecord,
     EpochRecord,
     Histogram,
     ModelSummary,
+    PrivacyAudit,
     RegimeParams,
     RegimeResult,
     Snapshot,
@@ -105,7 +108,7 @@ def build_audit_result(
         dataset=DatasetRecord(
             name="cifar10", num_classes=10, input_shape=[1, 8, 8], pool_size=1000, test_size=2000, fingerprint="3f9a0c1e"
         ),
-        regimes=[_regime(plan, rng) for plan in PLANS],
+        regimes=_compared([_regime(plan, rng) for plan in PLANS]),
         environment=EnvironmentRecord(
             flood_audit="0.2.0",
             python="3.11.7",
@@ -122,10 +125,31 @@ def build_audit_result(
     )
 
 
+def _compared(regimes: list[RegimeResult]) -> list[RegimeResult]:
+    """Paired comparisons with the standard regime, differences read off the plans."""
+    standard, others = regimes[0], regimes[1:]
+    level = 1 - 0.05 / (2 * len(others))
+    for regime in others:
+        leak = regime.attacks["lira-online"].at(0.01).tpr - standard.attacks["lira-online"].at(0.01).tpr
+        accuracy = regime.mean("test_accuracy") - standard.mean("test_accuracy")
+        regime.versus_standard = Comparison(
+            baseline=standard.label,
+            metric="tpr",
+            leak=Difference(leak, leak - 0.015, leak + 0.015),
+            test_accuracy=Difference(accuracy, accuracy - 0.006, accuracy + 0.006),
+            level=level,
+            family_level=0.95,
+            n_comparisons=2 * len(others),
+            verdict="cut" if leak + 0.015 < 0 else ("raised" if leak - 0.015 > 0 else "no clear change"),
+        )
+    return regimes
+
+
 def _regime(plan: _Plan, rng: np.random.Generator) -> RegimeResult:
     models = [_model(plan, i, rng) for i in range(MODELS)]
     attacks = {name: _attack(name, auc, plan, rng) for name, auc in plan.auc.items()}
     main_auc = plan.auc["lira-online"]
+    bound = max(0.0, 6 * (main_auc - 0.5) - 0.05)
     return RegimeResult(
         label=plan.label,
         regime=plan.regime,
@@ -153,6 +177,18 @@ def _regime(plan: _Plan, rng: np.random.Generator) -> RegimeResult:
             )
             for c, name in enumerate(CLASSES)
         ],
+        privacy_audit=PrivacyAudit(
+            epsilon_lower_bound=bound,
+            confidence=0.95,
+            delta=1e-5,
+            m=1000,
+            r=200,
+            v=100 + int(100 * (main_auc - 0.5)),
+            k_plus=100,
+            k_minus=100,
+            attack="lira-online",
+            meaning=f"With 95% confidence the training algorithm is not (eps, 1e-05)-DP for any eps below {bound:.2f}.",
+        ),
         vulnerable_examples=[
             VulnerableExample(
                 index=int(rng.integers(0, 1000)),
@@ -211,7 +247,6 @@ def _attack(name: str, auc: float, plan: _Plan, rng: np.random.Generator) -> Att
         auc_per_target=[auc + float(rng.normal(0, 0.01)) for _ in range(MODELS)],
         roc=Curve(x=fpr.tolist(), y=tpr.tolist()),
         auc_ci=[auc - 0.012, auc + 0.012],
-        epsilon_lower_bound=max(0.0, 6 * (auc - 0.5) - 0.05),
     )
 
 

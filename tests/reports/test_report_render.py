@@ -132,7 +132,7 @@ def test_renders_after_json_round_trip_with_missing_values(tmp_path, audit_resul
     data = dataclasses.replace(audit_result, regimes=audit_result.regimes[:2]).to_dict()
     attack = data["regimes"][1]["attacks"]["lira-online"]
     attack["auc"] = math.nan
-    attack["epsilon_lower_bound"] = math.nan
+    data["regimes"][1]["privacy_audit"]["epsilon_lower_bound"] = math.nan
     attack["tpr_at_fpr"][0]["ci"] = None
     data["regimes"][0]["models"][0]["history"] = []
     result = AuditResult.from_dict(json.loads(json.dumps(AuditResult.from_dict(data).to_dict())))

@@ -43,26 +43,23 @@ def test_attacks_table_marks_the_strongest_attack_of_each_regime(audit_result):
     )
 
 
-def test_privacy_table_flags_a_bound_above_the_accountant(audit_result):
+def test_privacy_table_has_a_row_per_audited_regime_and_flags_a_bound_above_the_accountant(audit_result):
     table = privacy_table(audit_result)
-    assert [g.title for g in table.groups] == [r.label for r in audit_result.regimes]  # all have bounds
+    assert [row.label for row in table.rows] == [r.label for r in audit_result.regimes]
+    assert [c for g in table.groups for c in g.columns] == [
+        "accountant \u03b5", "\u03b5 \u2265", "\u03b4", "attack", "right guesses", "candidates",
+    ]
+    dp_row = table.rows[-1].cells
+    assert dp_row[0].text == "7.93" and table.rows[0].cells[0].text == "not DP"
     assert not table.any_exceeded
     dp = audit_result.regimes[-1]
-    broken = dataclasses.replace(
-        dp, attacks={**dp.attacks, "loss": dataclasses.replace(dp.attacks["loss"], epsilon_lower_bound=9.5)}
-    )
+    broken = dataclasses.replace(dp, privacy_audit=dataclasses.replace(dp.privacy_audit, epsilon_lower_bound=9.5))
     result = dataclasses.replace(audit_result, regimes=[*audit_result.regimes[:-1], broken])
     table = privacy_table(result)
-    assert table.any_exceeded and table.rows[1].cells[-1].exceeded and table.rows[1].cells[-1].text == "9.50"
+    assert table.any_exceeded and table.rows[-1].cells[1].exceeded and table.rows[-1].cells[1].text == "9.50"
     assert "above the guarantee" in privacy_summary(result)[0]
     without = dataclasses.replace(
-        audit_result,
-        regimes=[
-            dataclasses.replace(
-                r, attacks={n: dataclasses.replace(a, epsilon_lower_bound=None) for n, a in r.attacks.items()}
-            )
-            for r in audit_result.regimes[:2]
-        ],
+        audit_result, regimes=[dataclasses.replace(r, privacy_audit=None) for r in audit_result.regimes]
     )
     assert privacy_table(without) is None and privacy_summary(without) == []
 

@@ -24,6 +24,7 @@ from reports.tables import (
     privacy_summary,
     privacy_table,
     summary_table,
+    worst_case_table,
 )
 from reports.verdict import verdict
 from results.records import AuditResult
@@ -57,6 +58,7 @@ def report_context(result: AuditResult) -> dict[str, Any]:
         "verdict": verdict(result),
         "ci_percent": _ci_percent(result),
         "summary": summary_table(result),
+        "worst_case": worst_case_table(result),
         "pooling_note": pooling_note(result),
         "attacks_table": attacks_table(result) if len(attacks) > 1 else None,
         "frontier": _views(

@@ -123,6 +123,41 @@ def summary_table(result: AuditResult) -> Table:
     return Table(id="summary-table", corner="Regime", groups=groups, rows=rows)
 
 
+def worst_case_table(result: AuditResult) -> Table | None:
+    """One row per regime: the main attack on the canaries (AUC and TPR at each FPR target,
+    with intervals) and, at the lowest FPR the canaries resolve, the canaries' TPR against the
+    population's. None when the audit planted no canaries."""
+    attack = result.main_attack
+    regimes = [r for r in result.regimes if r.worst_case is not None and attack in r.canary_attacks]
+    if not regimes:
+        return None
+    rows = []
+    for regime in regimes:
+        worst = regime.worst_case
+        ratio = worst.canary_tpr / worst.population_tpr if worst.population_tpr > 0 else None
+        cells = _attack_cells(regime.canary_attacks[attack], fprs=_headline_first())
+        cells += [
+            Cell(_fpr_text(worst.fpr)),
+            Cell(percent(worst.canary_tpr), detail=percent_interval(worst.canary_tpr_ci)),
+            Cell(percent(worst.population_tpr), detail=percent_interval(worst.population_tpr_ci)),
+            Cell(MISSING if ratio is None else f"{ratio:.1f}\u00d7"),
+        ]
+        rows.append(Row(label=regime.label, cells=cells))
+    first = regimes[0].worst_case
+    groups = [
+        ColumnGroup(
+            f"{attack_name(attack)} on {first.count} {first.kind} canaries",
+            ["AUC", *(_tpr_heading(f) for f in _headline_first())],
+        ),
+        ColumnGroup("at the lowest FPR the canaries resolve", ["FPR", "canaries", "population", "ratio"]),
+    ]
+    return Table(id="worst-case-table", corner="Regime", groups=groups, rows=rows)
+
+
+def _fpr_text(fpr: float) -> str:
+    return f"{100 * fpr:.2g}%"
+
+
 def attacks_table(result: AuditResult) -> Table:
     """Every attack (rows) against every regime (column groups): AUC and TPR at 1% FPR.
 

@@ -46,6 +46,8 @@ def verdict(result: AuditResult) -> list[str]:
     compared = [r for r in others if r.versus_standard is not None]
     if compared:
         sentences = [_paired_sentence(baseline, r, attack) for r in compared]
+        if compared[0].versus_standard.canary_leak is not None:
+            sentences.append(_canary_sentence(baseline, compared, attack))
         sentences.append(_correction_note(compared[0].versus_standard))
     else:
         sentences = [_marginal_sentence(baseline, r, attack) for r in others]
@@ -72,6 +74,42 @@ def _paired_sentence(baseline: RegimeResult, regime: RegimeResult, attack: str) 
     return f"{_describe(regime)} {what}, {_accuracy_text(comparison.test_accuracy)}."
 
 
+def _canary_sentence(baseline: RegimeResult, compared: list[RegimeResult], attack: str) -> str:
+    """The worst case: what each regime did to the leak on the canaries."""
+    worst = baseline.worst_case
+    metric = compared[0].versus_standard.canary_metric
+    base = _canary_reading(baseline, attack, metric)
+    opening = f"On the {worst.count} {_kind_phrase(worst.kind)}, {_phrase(metric, attack)} is {_show(base, metric)} for {baseline.label}"
+    if worst is not None and worst.population_tpr > 0:
+        opening += (
+            f" ({worst.canary_tpr / worst.population_tpr:.1f} times the population's TPR at the "
+            f"{_fpr_text(worst.fpr)} FPR the canaries resolve)"
+        )
+    clauses = []
+    for regime in compared:
+        comparison = regime.versus_standard
+        change = _difference_text(comparison.canary_leak, metric)
+        value = _show(_canary_reading(regime, attack, metric), metric)
+        if comparison.canary_verdict == "no clear change":
+            clauses.append(f"{_describe(regime, start=False)} made no clear change ({value}; difference {change})")
+        else:
+            clauses.append(f"{_describe(regime, start=False)} {comparison.canary_verdict} it to {value} (by {change})")
+    return f"{opening}; {_listing(clauses)}."
+
+
+def _canary_reading(regime: RegimeResult, attack: str, metric: str) -> Reading | None:
+    summary = regime.canary_attacks[attack]
+    return tpr_reading(summary, HEADLINE_FPR) if metric == "tpr" else auc_reading(summary)
+
+
+def _kind_phrase(kind: str) -> str:
+    return {"mislabelled": "mislabelled canaries", "ood": "out-of-distribution canaries"}.get(kind, f"{kind} canaries")
+
+
+def _fpr_text(fpr: float) -> str:
+    return f"{100 * fpr:.2g}%"
+
+
 def _marginal_sentence(baseline: RegimeResult, regime: RegimeResult, attack: str) -> str:
     metric = "tpr" if _resolved(baseline, attack) and _resolved(regime, attack) else "auc"
     before, after = _reading(baseline, attack, metric), _reading(regime, attack, metric)
@@ -82,12 +120,16 @@ def _marginal_sentence(baseline: RegimeResult, regime: RegimeResult, attack: str
 
 
 def _correction_note(comparison: Comparison) -> str:
-    metric = "TPR at 1% FPR" if comparison.metric == "tpr" else "AUC"
+    names = {"tpr": "TPR at 1% FPR", "auc": "AUC"}
+    what = names[comparison.metric]
+    if comparison.canary_leak is not None:
+        what += f" on the population, {names[comparison.canary_metric]} on the canaries"
+    what += " and test accuracy"
     return (
         f"Bracketed differences are intervals of the paired difference (model m of every regime shares its "
         f"training half and seed) at {100 * comparison.level:.2f}%: {comparison.n_comparisons} intervals "
-        f"({metric} and test accuracy for each regime against {comparison.baseline}), Bonferroni-corrected so "
-        f"that all hold together with {100 * comparison.family_level:g}% confidence."
+        f"({what} for each regime against {comparison.baseline}), Bonferroni-corrected so that all hold "
+        f"together with {100 * comparison.family_level:g}% confidence."
     )
 
 
@@ -166,13 +208,14 @@ def _accuracy_change(baseline: RegimeResult, regime: RegimeResult) -> str:
     return f"test accuracy {percent(after)} against {percent(before)}"
 
 
-def _describe(regime: RegimeResult) -> str:
-    """How a sentence names a regime: "Flooding at b = 0.3", "DP-SGD (ε = 8)"."""
+def _describe(regime: RegimeResult, *, start: bool = True) -> str:
+    """How a sentence names a regime: "Flooding at b = 0.3", "DP-SGD (ε = 8)"; in lower
+    case where it does not start the sentence."""
     level = general(regime.flood_level) if regime.flood_level else None
     if regime.regime == RegimeKind.FLOOD:
-        return f"Flooding at b = {level}"
+        return f"{'F' if start else 'f'}looding at b = {level}"
     if regime.regime == RegimeKind.IFLOOD:
-        return f"Per-example flooding (iFlood) at b = {level}"
+        return f"{'P' if start else 'p'}er-example flooding (iFlood) at b = {level}"
     if regime.regime == RegimeKind.DP:
         # The configured target names the regime (as in its label); the spent epsilon is in the tables.
         epsilon = regime.params.epsilon if regime.params.epsilon is not None else regime.epsilon

@@ -32,6 +32,7 @@ from results.records import (
     Snapshot,
     TprAtFpr,
     VulnerableExample,
+    WorstCase,
 )
 from results.serialization import from_json_dict, to_json_dict
 from results.vocabulary import (
@@ -68,6 +69,7 @@ __all__ = [
     "Snapshot",
     "TprAtFpr",
     "VulnerableExample",
+    "WorstCase",
     "config_fields",
     "from_json_dict",
     "to_json_dict",

@@ -32,6 +32,8 @@ class AuditConfig:
     data_dir: str = ""  # empty: $FLOOD_AUDIT_DATA or ~/.cache/flood-audit/data
     download: bool = False  # may torchvision download a missing data set?
     pool_size: int = 1000  # candidates; each model trains on half of them
+    canaries: int = 50  # pool candidates made atypical to measure the worst case (0: none)
+    canary_kind: str = "mislabelled"  # see audit.data.CANARY_KINDS
     test_size: int = 0  # held-out examples for test accuracy; 0: every example outside the pool
     architecture: str = "mlp"
     epochs: int = 40

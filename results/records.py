@@ -191,6 +191,25 @@ class ReplicateFigures:
 
 
 @dataclass
+class WorstCase:
+    """The main attack on the canaries against the population, at the lowest FPR the
+    canaries' count resolves: ``fpr`` = 1 / (canary non-member pairs pooled over targets).
+
+    ``canary_tpr`` and ``population_tpr`` are the pooled TPRs at that FPR with their
+    intervals (``*_ci``, at the attack summaries' level); ``kind`` is the canary kind and
+    ``count`` the number of canaries.
+    """
+
+    kind: str
+    count: int
+    fpr: float
+    canary_tpr: float
+    canary_tpr_ci: list[float] | None
+    population_tpr: float
+    population_tpr_ci: list[float] | None
+
+
+@dataclass
 class PrivacyAudit:
     """A valid empirical lower bound on the regime's epsilon: the one-run audit of Steinke,
     Nasr and Jagielski (NeurIPS 2023) on a held-out *audit model*.
@@ -235,12 +254,14 @@ class Comparison:
     its keep row and seed), differences this - standard with intervals that resample target
     models and candidates together.
 
-    ``leak`` is the difference of the main attack's pooled ``metric`` (``"tpr"`` at the
-    headline FPR, or ``"auc"`` when that TPR is not resolvable); ``test_accuracy`` that of the
-    models' mean test accuracy. Each interval has level ``level`` = 1 - (1 - family_level) /
-    ``n_comparisons`` (Bonferroni over every interval the verdict reports), so that all of
-    them hold together with probability ``family_level``. ``verdict``: "cut" or "raised" when
-    the leak's interval excludes 0, else "no clear change".
+    ``leak`` is the difference of the main attack's pooled ``metric`` on the population
+    (``"tpr"`` at the headline FPR, or ``"auc"`` when that TPR is not resolvable);
+    ``canary_leak`` the same on the canaries (AUC where their count cannot resolve the
+    headline FPR; None without canaries); ``test_accuracy`` that of the models' mean test
+    accuracy. Each interval has level ``level`` = 1 - (1 - family_level) / ``n_comparisons``
+    (Bonferroni over every interval the verdict reports), so that all of them hold together
+    with probability ``family_level``. ``verdict`` and ``canary_verdict``: "cut" or "raised"
+    when the interval excludes 0, else "no clear change".
     """
 
     baseline: str
@@ -251,11 +272,18 @@ class Comparison:
     family_level: float
     n_comparisons: int
     verdict: str
+    canary_metric: str | None = None
+    canary_leak: Difference | None = None
+    canary_verdict: str | None = None
 
 
 @dataclass
 class RegimeResult:
-    """Everything measured for one training regime (a pool of M models)."""
+    """Everything measured for one training regime (a pool of M models).
+
+    ``attacks`` are measured on the population (every candidate but the canaries),
+    ``canary_attacks`` on the canaries alone (empty without canaries); ``histograms`` and
+    ``per_class`` describe the population."""
 
     label: str
     regime: RegimeKind
@@ -269,6 +297,8 @@ class RegimeResult:
     replicates: list[ReplicateFigures] = field(default_factory=list)
     privacy_audit: PrivacyAudit | None = None
     versus_standard: Comparison | None = None
+    canary_attacks: dict[str, AttackSummary] = field(default_factory=dict)
+    worst_case: WorstCase | None = None
 
     def mean(self, attribute: str) -> float:
         """Mean of a :class:`ModelSummary` attribute over the pool (NaN where undefined)."""

@@ -31,6 +31,7 @@ from results.records import (
     Snapshot,
     TprAtFpr,
     VulnerableExample,
+    WorstCase,
 )
 from results.vocabulary import CI_LEVEL, FPR_TARGETS
 
@@ -85,8 +86,12 @@ def summarise_targets(
     seed: int,
 ) -> RegimeResult:
     """The result of T attacked target models: ``target_logits [T, n, A, C]``, their ground
-    truth ``target_keep [T, n]`` and ``scores`` (attack name -> ``[T, n]``, higher = member)."""
+    truth ``target_keep [T, n]`` and ``scores`` (attack name -> ``[T, n]``, higher = member).
+
+    The population's figures leave the canaries out (``split.canary_mask``); the canaries
+    get their own attack summaries and the main attack's worst case."""
     labels = split.pool_y
+    population, canaries = ~split.canary_mask, split.canary_mask
     confidence = np.exp(true_class_log_prob(target_logits[:, :, 0, :], labels))  # [T, n], query 0
     return RegimeResult(
         label=label,
@@ -94,9 +99,16 @@ def summarise_targets(
         params=regime.params(),
         models=models,
         attacks={
-            name: _attack_summary(name, s, target_keep, seed=seed) for name, s in scores.items()
+            name: _attack_summary(name, s[:, population], target_keep[:, population], seed=seed)
+            for name, s in scores.items()
         },
-        histograms=_histograms(confidence, target_keep),
+        canary_attacks={
+            name: _attack_summary(name, s[:, canaries], target_keep[:, canaries], seed=seed)
+            for name, s in scores.items()
+            if canaries.any()
+        },
+        worst_case=_worst_case(scores[main_attack], target_keep, split, seed=seed) if canaries.any() else None,
+        histograms=_histograms(confidence[:, population], target_keep[:, population]),
         snapshots=snapshots,
         per_class=[
             ClassVulnerability(
@@ -107,9 +119,28 @@ def summarise_targets(
                 n_members=c.n_members,
                 n_non_members=c.n_non_members,
             )
-            for c in per_class_metrics(scores[main_attack], target_keep, labels)
+            for c in per_class_metrics(scores[main_attack][:, population], target_keep[:, population], labels[population])
         ],
         vulnerable_examples=_most_vulnerable(scores[main_attack], target_keep, split, dataset),
+    )
+
+
+def _worst_case(scores: np.ndarray, keep: np.ndarray, split: AuditSplit, *, seed: int) -> WorstCase:
+    """The main attack's TPR on the canaries and on the population at the lowest FPR the
+    canaries resolve: 1 / (canary non-member pairs, pooled over the attacked targets)."""
+    canaries = split.canary_mask
+    attacked = ~np.isnan(scores).any(axis=1)
+    fpr = 1.0 / int((~keep[attacked][:, canaries]).sum())
+    on_canaries = evaluate_pooled(scores[:, canaries], keep[:, canaries], fpr_targets=(fpr,), seed=seed)
+    on_population = evaluate_pooled(scores[:, ~canaries], keep[:, ~canaries], fpr_targets=(fpr,), seed=seed)
+    return WorstCase(
+        kind=split.canary_kind,
+        count=int(canaries.sum()),
+        fpr=fpr,
+        canary_tpr=on_canaries.tpr_at_fpr[fpr],
+        canary_tpr_ci=list(on_canaries.tpr_ci[fpr]) if on_canaries.tpr_ci else None,
+        population_tpr=on_population.tpr_at_fpr[fpr],
+        population_tpr_ci=list(on_population.tpr_ci[fpr]) if on_population.tpr_ci else None,
     )
 
 

@@ -19,6 +19,7 @@ from audit.cli.common import (
 )
 from audit.cli.progress import TerminalProgress
 from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
+from audit.data.canaries import CANARY_KINDS
 from audit.errors import AuditInputError, OutputError
 from results.vocabulary import HEADLINE_FPR
 
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--download", action="store_true", help="allow torchvision to download a missing data set")
     data.add_argument("--pool-size", type=int, default=defaults.pool_size, help="audit candidates; each model trains on half (default: %(default)s)")
     data.add_argument("--test-size", type=int, default=defaults.test_size, help="held-out examples for test accuracy (default: all outside the pool)")
+    data.add_argument("--canaries", type=int, default=defaults.canaries, metavar="N", help="pool candidates made atypical to measure the worst case, reported apart from the population (pool audit only; 0: none; default: %(default)s)")
+    data.add_argument("--canary-kind", default=defaults.canary_kind, choices=sorted(CANARY_KINDS), help="mislabelled (another class) or ood (noise input, random class) (default: %(default)s)")
 
     training = parser.add_argument_group("training (every model of every regime)")
     training.add_argument("--models-per-regime", type=int, default=defaults.models_per_regime, metavar="M", help="models per regime, each attacked with the other M-1 as references (default: %(default)s)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from attacks import available_attacks
 from audit.config.files import check_field_types
 from audit.config.plan import regime_list
+from audit.data.canaries import check_canaries
 from audit.data.queries import QUERY_SETS
 from audit.errors import AuditInputError
 from audit.training.recipe import check_training_settings
@@ -48,6 +49,8 @@ def validate(config: AuditConfig) -> AuditConfig:
     _check_choice("query set", config.queries, QUERY_SETS)
     for name in (*config.attacks, config.main_attack):
         _check_choice("attack", name, available_attacks())
+    if not config.model:  # canaries are planted in the pool audit; a user's model brings its own data
+        check_canaries(count=config.canaries, kind=config.canary_kind, pool_size=config.pool_size)
     regime_list(config)
     return config
 

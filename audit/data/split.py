@@ -24,7 +24,8 @@ MIN_POOL_SIZE = 20
 class AuditSplit:
     """The audit pool (candidates, normalised ``pool_x [n, ...]``, labels ``pool_y [n]``) and
     the held-out test part, with the indices of both in the data set and the normalisation
-    applied to them."""
+    applied to them. ``canaries`` (bool ``[n]``, empty when there are none) marks candidates
+    made atypical on purpose (:mod:`audit.data.canaries`, of ``canary_kind``)."""
 
     pool_x: np.ndarray
     pool_y: np.ndarray
@@ -33,15 +34,26 @@ class AuditSplit:
     pool_indices: np.ndarray
     test_indices: np.ndarray
     normalisation: Normalisation
+    canaries: np.ndarray | None = None
+    canary_kind: str = ""
+
+    @property
+    def canary_mask(self) -> np.ndarray:
+        """Bool ``[n]``: True for canaries (all False without any)."""
+        return self.canaries if self.canaries is not None else np.zeros(len(self.pool_y), dtype=bool)
 
     def identity(self) -> dict[str, str]:
-        """Digests of which examples the candidates and test examples are and how they are
-        normalised: what, besides the data fingerprint, makes two splits the same."""
-        return {
+        """Digests of which examples the candidates and test examples are, how they are
+        normalised, and which were turned into canaries: what, besides the data fingerprint,
+        makes two splits the same."""
+        identity = {
             "candidates": _digest(self.pool_indices),
             "test": _digest(self.test_indices),
             "normalisation": _digest(self.normalisation.mean, self.normalisation.std),
         }
+        if self.canaries is not None and self.canaries.any():
+            identity["canaries"] = _digest(self.canaries, self.pool_y, self.pool_x[self.canaries]) + self.canary_kind
+        return identity
 
 
 def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: int = 0) -> AuditSplit:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from attacks import DEFAULT_ATTACKS
 from audit.config import regime_list, validate
-from audit.data import ArrayDataset, load_dataset, split_pool
+from audit.data import ArrayDataset, load_dataset, plant_canaries, split_pool
 from audit.events import Events, ModelDone
 from audit.pipeline.outputs import check_writable, write_outputs
 from audit.pipeline.pools import audit_pools, train_regime_pool
@@ -75,7 +75,13 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
         config, split, regime_results, all_scores = audited.config, audited.split, audited.regimes, audited.scores
         keep_arrays = {"keep": audited.target_keep[None], "reference_keep": audited.reference_keep}
     else:
-        split = split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed)
+        split = plant_canaries(
+            split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed),
+            count=config.canaries,
+            kind=config.canary_kind,
+            num_classes=dataset.num_classes,
+            seed=config.seed,
+        )
         pools = audit_pools(
             config,
             dataset=dataset,
@@ -103,7 +109,13 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
         environment=environment_record(device, started_at=started_at, seconds=time.perf_counter() - clock, seed=config.seed),
         main_attack=config.main_attack,
     )
-    arrays = {"labels": split.pool_y, "pool_indices": split.pool_indices, **keep_arrays, **all_scores}
+    arrays = {
+        "labels": split.pool_y,
+        "pool_indices": split.pool_indices,
+        "canaries": split.canary_mask,
+        **keep_arrays,
+        **all_scores,
+    }
     write_outputs(output_dir, result=result, config=config, arrays=arrays, cache_dir=cache_dir)
     return AuditRun(result=result, directory=output_dir)
 

@@ -130,6 +130,7 @@ def audit_pools(
             results,
             scores={r.label: scores[f"{r.label}/{config.main_attack}"] for r in results},
             keep=keep,
+            canaries=split.canary_mask,
             main_attack=config.main_attack,
             seed=seed,
         )

@@ -47,7 +47,12 @@ def test_a_smaller_effect_is_a_cut_an_equal_one_no_change_and_the_level_is_corre
     same, s2 = _regime("flood:0.1", 1.5, 0.90, setting=setting)
     regimes = [standard, weaker, same]
     compare_with_standard(
-        regimes, scores={"standard": s0, "flood(b=0.3)": s1, "flood(b=0.1)": s2}, keep=setting[2], main_attack="loss", seed=0
+        regimes,
+        scores={"standard": s0, "flood(b=0.3)": s1, "flood(b=0.1)": s2},
+        keep=setting[2],
+        canaries=np.zeros(N, dtype=bool),
+        main_attack="loss",
+        seed=0,
     )
     assert standard.versus_standard is None
     cut, unchanged = weaker.versus_standard, same.versus_standard
@@ -61,5 +66,7 @@ def test_a_smaller_effect_is_a_cut_an_equal_one_no_change_and_the_level_is_corre
 
 def test_without_a_standard_regime_nothing_is_compared(setting):
     weaker, s1 = _regime("flood:0.3", 0.3, 0.85, setting=setting)
-    compare_with_standard([weaker], scores={"flood(b=0.3)": s1}, keep=setting[2], main_attack="loss", seed=0)
+    compare_with_standard(
+        [weaker], scores={"flood(b=0.3)": s1}, keep=setting[2], canaries=np.zeros(N, dtype=bool), main_attack="loss", seed=0
+    )
     assert weaker.versus_standard is None

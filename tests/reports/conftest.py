@@ -50,6 +50,7 @@ def tiny_run(tmp_path_factory) -> Path:
         epochs=2,
         snapshots=1,
         regimes=("standard", "dp:8+iflood:0.2"),
+        canaries=4,
         attacks=("loss", "confidence"),
         main_attack="loss",
         delta=1e-3,

@@ -108,15 +108,18 @@ def test_scores_npz_has_the_documented_layout(tiny_run):
         assert (scores["keep"].sum(axis=0) == models // 2).all()
         assert scores["labels"].shape == scores["pool_indices"].shape == (n,)
         expected = {f"{r['label']}/{name}" for r in data["regimes"] for name in r["attacks"]}
-        assert set(scores.files) == expected | {"keep", "labels", "pool_indices"}
+        assert set(scores.files) == expected | {"keep", "labels", "pool_indices", "canaries"}
         for key in expected:
             assert scores[key].dtype == np.float64 and scores[key].shape == (models, n)
         # Higher = member: the loss attack's pooled AUC, recomputed from the scores, matches.
         from attacks import evaluate_pooled
 
         regime = data["regimes"][0]
-        pooled = evaluate_pooled(scores[f"{regime['label']}/loss"], scores["keep"], bootstrap=0)
-        assert abs(pooled.auc - regime["attacks"]["loss"]["auc"]) < 1e-12
+        population, canaries = ~scores["canaries"], scores["canaries"]
+        assert canaries.sum() == data["config"]["canaries"]
+        for columns, attacks in ((population, regime["attacks"]), (canaries, regime["canary_attacks"])):
+            pooled = evaluate_pooled(scores[f"{regime['label']}/loss"][:, columns], scores["keep"][:, columns], bootstrap=0)
+            assert abs(pooled.auc - attacks["loss"]["auc"]) < 1e-12
     doc = DOC.read_text(encoding="utf-8")
-    for key in ("`REGIME_LABEL/ATTACK`", "`keep`", "`labels`", "`pool_indices`"):
+    for key in ("`REGIME_LABEL/ATTACK`", "`keep`", "`labels`", "`pool_indices`", "`canaries`"):
         assert f"| {key} |" in doc

@@ -114,7 +114,7 @@ class _LiRA(MembershipAttack):
         self, signals: np.ndarray, keep: np.ndarray, labels: np.ndarray, targets: list[int]
     ) -> Iterator[int]:
         # reference_mask as sums: on the target's side every model but the target, on the
-        # other side every model but the partner (the last one in model order).
+        # other side every model but the partner (a random model of that side).
         all_in, all_out = GaussianSums.of(signals, keep), GaussianSums.of(signals, ~keep)
         candidates = np.arange(keep.shape[1])
         for target, partner in calibration_partners(keep, targets):

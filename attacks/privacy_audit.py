@@ -12,9 +12,10 @@ correct. If training is (eps, delta)-DP, then for q = e^eps / (1 + e^eps) (their
 
 That right-hand side is the p-value of "training is (eps, delta)-DP" (:func:`audit_p_value`);
 it grows with eps, and the lower bound is the largest eps it rejects at level
-1 - confidence, found by bisection (0 if even eps = 0 is not rejected). Unlike
-:func:`attacks.metrics.epsilon_lower_bound` no threshold is chosen on the evaluated
-scores, so the bound holds with the stated confidence, for one model, from one run.
+1 - confidence, found by bisection (0 if even eps = 0 is not rejected). Unlike a bound
+maximised over thresholds of the scores it is evaluated on (Jagielski et al.'s recipe applied
+to the evaluated scores themselves), no threshold is chosen on the evaluated scores, so the
+bound holds with the stated confidence, for one model, from one run.
 
 Choosing k_plus, k_minus and the attack on the audited model's coins would void the
 guarantee; :func:`choose_guesses` picks them on *other* models whose membership is known

@@ -6,10 +6,11 @@ and whether the audit could resolve it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from reports.formatting import is_missing
-from results.records import AttackSummary, AuditResult
+from results.records import AttackSummary, AuditResult, RegimeResult
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,27 @@ def tpr_reading(attack: AttackSummary, fpr: float) -> Reading | None:
 
 def auc_reading(attack: AttackSummary) -> Reading:
     return Reading(value=attack.auc, interval=_complete(attack.auc_ci))
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Mean and standard deviation (n - 1) of one figure over replicates."""
+
+    mean: float
+    sd: float
+
+
+def replicate_spreads(regime: RegimeResult) -> dict[str, Spread] | None:
+    """The regime's headline figures (``auc``, ``tpr``, ``test_accuracy``) over its
+    replicates; None with fewer than two."""
+    if len(regime.replicates) < 2:
+        return None
+    spreads = {}
+    for name in ("auc", "tpr", "test_accuracy"):
+        values = [getattr(r, name) for r in regime.replicates]
+        mean = sum(values) / len(values)
+        spreads[name] = Spread(mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)))
+    return spreads
 
 
 def attack_names(result: AuditResult) -> list[str]:

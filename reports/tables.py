@@ -22,7 +22,7 @@ from reports.formatting import (
     percent,
     percent_interval,
 )
-from reports.readings import attack_names, tpr_reading
+from reports.readings import attack_names, replicate_spreads, tpr_reading
 from results.records import AttackSummary, AuditResult, RegimeResult
 from results.vocabulary import FPR_TARGETS, HEADLINE_FPR
 
@@ -100,6 +100,7 @@ def summary_table(result: AuditResult) -> Table:
     """One row per regime: the main attack's AUC and TPRs first (what the report is about),
     then test accuracy and how closely the pool fitted its training data, then DP epsilon."""
     attack = result.main_attack
+    replicates = max((len(r.replicates) for r in result.regimes), default=0)
     rows = []
     for regime in result.regimes:
         cells = _attack_cells(regime.attacks.get(attack), fprs=_headline_first())
@@ -111,6 +112,17 @@ def summary_table(result: AuditResult) -> Table:
             Cell(percent(regime.mean("non_member_confidence"))),
             Cell(epsilon_text(regime.epsilon) if regime.epsilon is not None else MISSING),
         ]
+        spreads = replicate_spreads(regime)
+        if replicates > 1:
+            cells += (
+                [
+                    Cell(f"{decimal(spreads['auc'].mean)} \u00b1\u00a0{decimal(spreads['auc'].sd)}"),
+                    Cell(f"{percent(spreads['tpr'].mean)} \u00b1\u00a0{percent(spreads['tpr'].sd)}"),
+                    Cell(f"{percent(spreads['test_accuracy'].mean)} \u00b1\u00a0{percent(spreads['test_accuracy'].sd)}"),
+                ]
+                if spreads
+                else [Cell(MISSING)] * 3
+            )
         rows.append(Row(label=regime.label, cells=cells))
     groups = [
         ColumnGroup(attack_name(attack), ["AUC", *(_tpr_heading(f) for f in _headline_first())]),
@@ -120,6 +132,10 @@ def summary_table(result: AuditResult) -> Table:
         ),
         ColumnGroup("", ["DP \u03b5 spent"]),
     ]
+    if replicates > 1:
+        groups.append(
+            ColumnGroup(f"over {replicates} replicates (mean \u00b1 sd)", ["AUC", _tpr_heading(HEADLINE_FPR), "test acc."])
+        )
     return Table(id="summary-table", corner="Regime", groups=groups, rows=rows)
 
 

@@ -97,10 +97,12 @@ class AttackSummary:
 class EpochRecord:
     """Training history of one model after one epoch.
 
-    ``train_loss`` is the mean of the objective's mini-batch cross-entropy over the epoch
-    (what flooding acts on); ``eval_train_loss`` and the accuracies are measured in eval mode
-    after the epoch on the first 1,024 examples (in random order) of the model's training
-    half and of the test part.
+    Two training losses, measured differently: ``train_loss`` is the running mean, over the
+    epoch's mini-batches, of the cross-entropy in training mode as each batch was seen
+    (what flooding acts on; not the flooded objective itself); ``eval_train_loss`` is the
+    cross-entropy in eval mode after the epoch. It, the accuracies and ``test_loss`` are
+    measured on the first 1,024 examples (in random order) of the model's training half and
+    of the test part.
     """
 
     epoch: int
@@ -108,6 +110,7 @@ class EpochRecord:
     eval_train_loss: float
     train_accuracy: float
     test_accuracy: float
+    test_loss: float = math.nan
 
 
 @dataclass

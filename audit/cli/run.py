@@ -21,6 +21,7 @@ from audit.cli.progress import TerminalProgress
 from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
 from audit.data.canaries import CANARY_KINDS
 from audit.errors import AuditInputError, OutputError
+from reports.readings import replicate_spreads
 from results.vocabulary import HEADLINE_FPR
 
 DESCRIPTION = """\
@@ -137,22 +138,51 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def format_summary(result) -> str:
-    """A plain-text table: one row per regime, the main attack's figures."""
+    """A plain-text table: one row per regime, the main attack's figures with their 95%
+    intervals, the canaries' TPR, the accountant's epsilon and the one-run lower bound; with
+    replicates, a second table of their spread."""
     attack = result.main_attack
-    header = f"{'regime':<24} {'train acc':>9} {'test acc':>9} {'train loss':>10} {attack + ' AUC':>17} {'TPR@1%FPR':>10} {'eps':>6}"
+    canaries = any(r.canary_attacks for r in result.regimes)
+    header = (
+        f"{'regime':<22} {'train acc':>9} {'test acc':>8} {'train loss':>10} {attack + ' AUC':>21} "
+        f"{'TPR@1%FPR':>17}" + (f" {'canary TPR@1%':>13}" if canaries else "") + f" {'eps':>6} {'eps >=':>6}"
+    )
     lines = [header, "-" * len(header)]
     for regime in result.regimes:
-        headline = regime.attacks[attack].at(HEADLINE_FPR)
         summary = regime.attacks[attack]
-        tpr = f"{headline.tpr:.1%}" + ("" if headline.resolvable else "*")
-        eps = f"{regime.epsilon:.2f}" if regime.epsilon is not None else "-"
-        lines.append(
-            f"{regime.label:<24} {regime.mean('train_accuracy'):>9.1%} {regime.mean('test_accuracy'):>9.1%} "
-            f"{regime.mean('train_loss'):>10.3f} {summary.auc:>11.3f}±{summary.auc_spread:.3f} {tpr:>10} {eps:>6}"
+        headline = summary.at(HEADLINE_FPR)
+        tpr = f"{headline.tpr:.1%}" + ("" if headline.resolvable else "*") + _interval(headline.ci, percent=True)
+        auc = f"{summary.auc:.3f}" + _interval(summary.auc_ci, percent=False)
+        line = (
+            f"{regime.label:<22} {regime.mean('train_accuracy'):>9.1%} {regime.mean('test_accuracy'):>8.1%} "
+            f"{regime.mean('train_loss'):>10.3f} {auc:>21} {tpr:>17}"
         )
+        if canaries:
+            canary = regime.canary_attacks[attack].at(HEADLINE_FPR) if regime.canary_attacks else None
+            line += f" {(f'{canary.tpr:.1%}' + ('' if canary.resolvable else '*')) if canary else '-':>13}"
+        eps = f"{regime.epsilon:.2f}" if regime.epsilon is not None else "-"
+        bound = f"{regime.privacy_audit.epsilon_lower_bound:.2f}" if regime.privacy_audit else "-"
+        lines.append(line + f" {eps:>6} {bound:>6}")
     if any(not r.attacks[attack].at(HEADLINE_FPR).resolvable for r in result.regimes):
-        lines.append("* fewer than 100 non-members per target: TPR at 1% FPR cannot be resolved")
+        lines.append("* too few non-members: TPR at 1% FPR cannot be resolved")
+    lines.append("[brackets]: 95% intervals over target models and candidates; eps >=: one-run 95% lower bound")
+    spreads = [(r.label, replicate_spreads(r)) for r in result.regimes]
+    if any(s for _, s in spreads):
+        lines.append(f"\nover {len(result.regimes[0].replicates)} replicates (mean ± sd):")
+        for label, s in spreads:
+            if s:
+                lines.append(
+                    f"{label:<22} AUC {s['auc'].mean:.3f} ± {s['auc'].sd:.3f}   TPR@1%FPR {s['tpr'].mean:.1%} ± "
+                    f"{s['tpr'].sd:.1%}   test acc {s['test_accuracy'].mean:.1%} ± {s['test_accuracy'].sd:.1%}"
+                )
     return "\n".join(lines)
+
+
+def _interval(interval: list[float] | None, *, percent: bool) -> str:
+    if not interval:
+        return ""
+    low, high = interval
+    return f" [{100 * low:.1f}-{100 * high:.1f}]" if percent else f" [{low:.3f}-{high:.3f}]"
 
 
 def _list_attacks() -> str:

@@ -111,6 +111,7 @@ def _epoch_record(model: nn.Module, data: TrainData, *, epoch: int, train_loss: 
         eval_train_loss=F.cross_entropy(train_logits, y_train).item(),
         train_accuracy=(train_logits.argmax(1) == y_train).float().mean().item(),
         test_accuracy=(test_logits.argmax(1) == y_test).float().mean().item(),
+        test_loss=F.cross_entropy(test_logits, y_test).item(),
     )
 
 

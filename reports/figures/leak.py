@@ -164,7 +164,7 @@ def relation_figure(result: AuditResult, *, x: str) -> Figure | None:
     ax.axhline(0.5, **CHANCE)
     if x == "train_loss":
         ax.set_xscale("log")
-        ax.set_xlabel("final training loss")
+        ax.set_xlabel("final training loss (eval mode, after the last epoch)")
     else:
         ax.set_xlabel("mean confidence on members")
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))

@@ -58,7 +58,7 @@ def training_loss_figure(result: AuditResult) -> Figure | None:
         return None
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (cross-entropy)")
+    ax.set_ylabel("mini-batch training loss\n(running mean over the epoch, training mode)")
     ax.grid(alpha=0.3)
     legend_below(figure, ncols=3)
     return figure
@@ -95,7 +95,7 @@ def snapshot_figure(result: AuditResult) -> Figure | None:
         ax.scatter(losses[-1:], aucs[-1:], color=style.colour, marker=style.marker, s=70, zorder=3)
     ax.axhline(0.5, **CHANCE)
     ax.set_xscale("log")
-    ax.set_xlabel("mean loss on the training half at snapshot")
+    ax.set_xlabel("training loss at snapshot (eval mode, mean over the pool)")
     ax.set_ylabel(f"AUC, {attack_label(attack)}")
     ax.grid(alpha=0.3)
     legend_below(figure, ncols=3)

@@ -10,9 +10,9 @@ Any departure from chance is then the target's membership leaking into its calib
 
 Tolerances, averaged over 16 seeds (each pooled over the 8 targets: 4,000 members and 4,000
 non-members): AUC 0.5 +- 0.01 and TPR at 1% FPR in [0.7%, 1.35%]; over 100 seeds of the
-new design the per-seed standard deviations were at most 0.008 (AUC) and 0.25% (TPR), and
-the TPR means 0.91-1.05%, so both bounds sit about 4 standard errors of a 16-seed mean
-away. And no link between a target's score offset and its number of members:
+new design the per-seed standard deviations were at most about 0.009 (AUC) and 0.25%
+(TPR), and the TPR means 0.94-1.07%, so both bounds sit about 4 standard errors of a 16-seed
+mean away. And no link between a target's score offset and its number of members:
 |Pearson r| < 0.35 over 128 (target, seed) pairs, about 3.5 standard errors of r under
 independence. That part needs member counts that vary, so it uses the old LiRA keep matrix
 (columns balanced, rows not). Without per-candidate balancing the shadow attack gave

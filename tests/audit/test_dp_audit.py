@@ -3,7 +3,8 @@ not, across 20 seeds.
 
 The data are 100 candidates with random labels, which a non-private MLP can only memorise:
 its audit model's members are then easy to tell apart, and the one-run bound of the same
-audit on the standard regime exceeds 2. DP-SGD at epsilon = 2 must keep the bound below 2
+audit on the standard regime exceeds 1.5 (2.18 with all 28 guesses right; 1.67 with one
+wrong). DP-SGD at epsilon = 1.5 must keep the bound below 1.5
 for every one of 20 audit models (each with its own coins and seed; the pool's references
 are trained once, which the bound allows: their keep rows are independent of every audit
 model's coins). A bound above the accountant's epsilon is possible with probability under
@@ -31,7 +32,7 @@ from audit.training import parse_regime
 
 pytestmark = pytest.mark.slow
 
-TARGET_EPSILON = 2.0
+TARGET_EPSILON = 1.5
 DELTA = 1e-5  # far below 1 / (50 training examples): the delta term 2 m delta stays negligible
 ATTACKS = ("loss", "lira-offline")
 MODELS = 6

@@ -12,6 +12,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from reports import figures
+from reports.claim_tables import matched_table, sweep_table, worst_case_table
 from reports.datauri import figure_to_data_uri, image_to_data_uri
 from reports.formatting import attack_name
 from reports.provenance import effective_config, environment_pairs, flatten
@@ -24,7 +25,6 @@ from reports.tables import (
     privacy_summary,
     privacy_table,
     summary_table,
-    worst_case_table,
 )
 from reports.verdict import verdict
 from results.records import AuditResult
@@ -59,6 +59,8 @@ def report_context(result: AuditResult) -> dict[str, Any]:
         "ci_percent": _ci_percent(result),
         "summary": summary_table(result),
         "worst_case": worst_case_table(result),
+        "matched": matched_table(result),
+        "sweep": sweep_table(result),
         "pooling_note": pooling_note(result),
         "attacks_table": attacks_table(result) if len(attacks) > 1 else None,
         "frontier": _views(
@@ -69,6 +71,10 @@ def report_context(result: AuditResult) -> dict[str, Any]:
             (
                 figures.frontier_figure(result, x="auc"),
                 "Test accuracy against attack AUC, one marker per regime",
+            ),
+            (
+                figures.frontier_figure(result, x="canary_tpr"),
+                "Test accuracy against TPR at 1% FPR on the canaries, one marker per regime",
             ),
         ),
         "roc_main": _views(

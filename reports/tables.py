@@ -103,7 +103,7 @@ def summary_table(result: AuditResult) -> Table:
     replicates = max((len(r.replicates) for r in result.regimes), default=0)
     rows = []
     for regime in result.regimes:
-        cells = _attack_cells(regime.attacks.get(attack), fprs=_headline_first())
+        cells = attack_cells(regime.attacks.get(attack), fprs=headline_first())
         cells += [
             Cell(percent(regime.mean("test_accuracy"))),
             Cell(percent(regime.mean("train_accuracy"))),
@@ -125,7 +125,7 @@ def summary_table(result: AuditResult) -> Table:
             )
         rows.append(Row(label=regime.label, cells=cells))
     groups = [
-        ColumnGroup(attack_name(attack), ["AUC", *(_tpr_heading(f) for f in _headline_first())]),
+        ColumnGroup(attack_name(attack), ["AUC", *(tpr_heading(f) for f in headline_first())]),
         ColumnGroup(
             "Models (mean over pool)",
             ["test acc.", "train acc.", "final train loss", "confidence, members", "confidence, non-members"],
@@ -134,44 +134,9 @@ def summary_table(result: AuditResult) -> Table:
     ]
     if replicates > 1:
         groups.append(
-            ColumnGroup(f"over {replicates} replicates (mean \u00b1 sd)", ["AUC", _tpr_heading(HEADLINE_FPR), "test acc."])
+            ColumnGroup(f"over {replicates} replicates (mean \u00b1 sd)", ["AUC", tpr_heading(HEADLINE_FPR), "test acc."])
         )
     return Table(id="summary-table", corner="Regime", groups=groups, rows=rows)
-
-
-def worst_case_table(result: AuditResult) -> Table | None:
-    """One row per regime: the main attack on the canaries (AUC and TPR at each FPR target,
-    with intervals) and, at the lowest FPR the canaries resolve, the canaries' TPR against the
-    population's. None when the audit planted no canaries."""
-    attack = result.main_attack
-    regimes = [r for r in result.regimes if r.worst_case is not None and attack in r.canary_attacks]
-    if not regimes:
-        return None
-    rows = []
-    for regime in regimes:
-        worst = regime.worst_case
-        ratio = worst.canary_tpr / worst.population_tpr if worst.population_tpr > 0 else None
-        cells = _attack_cells(regime.canary_attacks[attack], fprs=_headline_first())
-        cells += [
-            Cell(_fpr_text(worst.fpr)),
-            Cell(percent(worst.canary_tpr), detail=percent_interval(worst.canary_tpr_ci)),
-            Cell(percent(worst.population_tpr), detail=percent_interval(worst.population_tpr_ci)),
-            Cell(MISSING if ratio is None else f"{ratio:.1f}\u00d7"),
-        ]
-        rows.append(Row(label=regime.label, cells=cells))
-    first = regimes[0].worst_case
-    groups = [
-        ColumnGroup(
-            f"{attack_name(attack)} on {first.count} {first.kind} canaries",
-            ["AUC", *(_tpr_heading(f) for f in _headline_first())],
-        ),
-        ColumnGroup("at the lowest FPR the canaries resolve", ["FPR", "canaries", "population", "ratio"]),
-    ]
-    return Table(id="worst-case-table", corner="Regime", groups=groups, rows=rows)
-
-
-def _fpr_text(fpr: float) -> str:
-    return f"{100 * fpr:.2g}%"
 
 
 def attacks_table(result: AuditResult) -> Table:
@@ -195,7 +160,7 @@ def attacks_table(result: AuditResult) -> Table:
         Row(label=attack_name(name), cells=[column[i] for column in columns])
         for i, name in enumerate(attacks)
     ]
-    groups = [ColumnGroup(r.label, ["AUC", _tpr_heading(HEADLINE_FPR)]) for r in result.regimes]
+    groups = [ColumnGroup(r.label, ["AUC", tpr_heading(HEADLINE_FPR)]) for r in result.regimes]
     return Table(id="attacks-table", corner="Attack", groups=groups, rows=rows)
 
 
@@ -325,7 +290,7 @@ def example_rows(
     ]
 
 
-def _attack_cells(attack: AttackSummary | None, *, fprs: tuple[float, ...]) -> list[Cell]:
+def attack_cells(attack: AttackSummary | None, *, fprs: tuple[float, ...]) -> list[Cell]:
     if attack is None:
         return [Cell(MISSING)] * (1 + len(fprs))
     auc = decimal(attack.auc)
@@ -364,11 +329,11 @@ def _mark_best(cells: list[Cell], values: list[float | None]) -> list[Cell]:
     ]
 
 
-def _headline_first() -> tuple[float, ...]:
+def headline_first() -> tuple[float, ...]:
     """The FPR targets, the headline one first: the verdict's figure stays in view on a
     phone, where the table scrolls."""
     return (HEADLINE_FPR, *(f for f in FPR_TARGETS if f != HEADLINE_FPR))
 
 
-def _tpr_heading(fpr: float) -> str:
+def tpr_heading(fpr: float) -> str:
     return f"TPR @ {100 * fpr:g}% FPR"

@@ -22,7 +22,8 @@ from reports.formatting import (
     percent_interval,
 )
 from reports.readings import Reading, auc_reading, tpr_reading
-from results.records import AuditResult, Comparison, Difference, RegimeResult
+from results.claims import Comparison, Difference
+from results.records import AuditResult, RegimeResult
 from results.vocabulary import HEADLINE_FPR, RegimeKind
 
 
@@ -55,7 +56,51 @@ def verdict(result: AuditResult) -> list[str]:
             "Each figure has its own interval (one target model per regime, so no paired comparison is possible); "
             "no cut or rise is claimed."
         )
-    return sentences + _stronger_attacks(result)
+    return sentences + _matched_sentence(result) + _sweep_sentence(result) + _stronger_attacks(result)
+
+
+def _matched_sentence(result: AuditResult) -> list[str]:
+    """How many flooded regimes leak more than DP-SGD at the same test accuracy (point
+    estimates, read off DP-SGD's accuracy frontier; the "Same accuracy" table has each)."""
+    matched = [r for r in result.regimes if r.dp_at_same_accuracy is not None]
+    if not matched:
+        return []
+    where = "canaries" if all(r.dp_at_same_accuracy.canary_leak is not None for r in matched) else "population"
+    worse = [
+        r
+        for r in matched
+        if (r.dp_at_same_accuracy.canary_leak if where == "canaries" else r.dp_at_same_accuracy.leak)
+        > (r.dp_at_same_accuracy.dp_canary_leak if where == "canaries" else r.dp_at_same_accuracy.dp_leak)
+    ]
+    nearest = sum(r.dp_at_same_accuracy.method == "nearest" for r in matched)
+    caveat = (
+        f"; for {nearest} of them no DP-SGD regime lay on both sides, so the nearest one's figures stand in"
+        if nearest
+        else ""
+    )
+    return [
+        f"At the same test accuracy, DP-SGD leaks less than flooding on the {where} for {len(worse)} of "
+        f"{len(matched)} flooded regimes (TPR at 1% FPR of {attack_name(result.main_attack)}, read off DP-SGD's "
+        f"accuracy frontier; point estimates{caveat}: see \u201cSame accuracy\u201d)."
+    ]
+
+
+def _sweep_sentence(result: AuditResult) -> list[str]:
+    """The recommended flood level of an automatic sweep, its cost and its leak."""
+    sweep = result.flood_sweep
+    if sweep is None:
+        return []
+    if sweep.recommended is None:
+        return [
+            f"No flood level of the sweep kept test accuracy within {100 * sweep.tolerance:g} points of the standard "
+            "regime, so none is recommended."
+        ]
+    point = next(p for p in sweep.points if p.flood_level == sweep.recommended)
+    return [
+        f"Recommended flood level: b = {general(sweep.recommended)} ({general(sweep.multipliers[sweep.points.index(point)])} "
+        f"x the standard models' test loss of {decimal(sweep.standard_test_loss)}), by the stated rule ({sweep.rule}): it changes test accuracy by "
+        f"{100 * point.accuracy_change:+.1f} points and leaves a {sweep.leak_metric} of {percent(point.leak)}."
+    ]
 
 
 def _paired_sentence(baseline: RegimeResult, regime: RegimeResult, attack: str) -> str:

@@ -7,32 +7,39 @@ Layer: the bottom. This package imports nothing of flood-audit's and nothing tha
 - :mod:`results.vocabulary`: FPR targets, regime kinds, the interval level.
 - :mod:`results.config`: :class:`AuditConfig`, the settings of one audit.
 - :mod:`results.records`: :class:`AuditResult` and the records it holds (``results.json``).
+- :mod:`results.claims`: the records behind the report's claims (worst case, epsilon bound,
+  comparisons, matched accuracy, flood sweep).
 - :mod:`results.serialization`: records to strict JSON and back.
 - :mod:`results.files`: atomic writes of JSON, ``.npz`` and text; cache-key hashing.
 """
 
+from results.claims import (
+    Comparison,
+    Difference,
+    FloodSweep,
+    MatchedDp,
+    PrivacyAudit,
+    SweepPoint,
+    WorstCase,
+)
 from results.config import AuditConfig, config_fields
 from results.records import (
     SCHEMA_VERSION,
     AttackSummary,
     AuditResult,
     ClassVulnerability,
-    Comparison,
     Curve,
     DatasetRecord,
-    Difference,
     EnvironmentRecord,
     EpochRecord,
     Histogram,
     ModelSummary,
-    PrivacyAudit,
     RegimeParams,
     RegimeResult,
     ReplicateFigures,
     Snapshot,
     TprAtFpr,
     VulnerableExample,
-    WorstCase,
 )
 from results.serialization import from_json_dict, to_json_dict
 from results.vocabulary import (
@@ -59,7 +66,9 @@ __all__ = [
     "DatasetRecord",
     "EnvironmentRecord",
     "EpochRecord",
+    "FloodSweep",
     "Histogram",
+    "MatchedDp",
     "ModelSummary",
     "PrivacyAudit",
     "RegimeKind",
@@ -67,6 +76,7 @@ __all__ = [
     "RegimeResult",
     "ReplicateFigures",
     "Snapshot",
+    "SweepPoint",
     "TprAtFpr",
     "VulnerableExample",
     "WorstCase",

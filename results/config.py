@@ -43,6 +43,8 @@ class AuditConfig:
     optimizer: str = "adam"
     models_per_regime: int = 8
     flood_levels: tuple[float, ...] = (0.1, 0.3)  # training-loss units (nats)
+    flood_auto: bool = False  # --flood-levels auto: levels from the standard models' test loss
+    flood_tolerance: float = 0.02  # test accuracy (fraction) a recommended flood level may cost
     iflood_levels: tuple[float, ...] = (0.2,)
     epsilons: tuple[float, ...] = (8.0,)
     regimes: tuple[str, ...] = ()  # explicit list (e.g. "dp:4+iflood:0.2"); overrides the three above

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from results.claims import Comparison, FloodSweep, MatchedDp, PrivacyAudit, WorstCase
 from results.config import AuditConfig
 from results.serialization import from_json_dict, to_json_dict
 from results.vocabulary import CI_LEVEL, RegimeKind
@@ -194,93 +195,6 @@ class ReplicateFigures:
 
 
 @dataclass
-class WorstCase:
-    """The main attack on the canaries against the population, at the lowest FPR the
-    canaries' count resolves: ``fpr`` = 1 / (canary non-member pairs pooled over targets).
-
-    ``canary_tpr`` and ``population_tpr`` are the pooled TPRs at that FPR with their
-    intervals (``*_ci``, at the attack summaries' level); ``kind`` is the canary kind and
-    ``count`` the number of canaries.
-    """
-
-    kind: str
-    count: int
-    fpr: float
-    canary_tpr: float
-    canary_tpr_ci: list[float] | None
-    population_tpr: float
-    population_tpr_ci: list[float] | None
-
-
-@dataclass
-class PrivacyAudit:
-    """A valid empirical lower bound on the regime's epsilon: the one-run audit of Steinke,
-    Nasr and Jagielski (NeurIPS 2023) on a held-out *audit model*.
-
-    The audit model trained with the regime's recipe on the ``m`` candidates each included by
-    an independent fair coin, and was attacked with the pool's M models as references (their
-    keep rows are independent of its coins). ``attack`` and the numbers of IN and OUT guesses
-    (``k_plus``, ``k_minus``) were chosen beforehand on the pool's leave-one-out scores, so
-    no correction for the choice is due; ``v`` of the ``r`` guesses were right. With
-    probability ``confidence`` the training algorithm is not (eps, ``delta``)-DP for any eps
-    below ``epsilon_lower_bound``; ``meaning`` says it in words.
-    """
-
-    epsilon_lower_bound: float
-    confidence: float
-    delta: float
-    m: int
-    r: int
-    v: int
-    k_plus: int
-    k_minus: int
-    attack: str
-    meaning: str
-
-
-@dataclass
-class Difference:
-    """A difference (this regime minus the baseline) with its interval ``[low, high]``."""
-
-    estimate: float
-    low: float
-    high: float
-
-    @property
-    def excludes_zero(self) -> bool:
-        return self.low > 0.0 or self.high < 0.0
-
-
-@dataclass
-class Comparison:
-    """This regime against the standard one on paired models (model m of each regime shares
-    its keep row and seed), differences this - standard with intervals that resample target
-    models and candidates together.
-
-    ``leak`` is the difference of the main attack's pooled ``metric`` on the population
-    (``"tpr"`` at the headline FPR, or ``"auc"`` when that TPR is not resolvable);
-    ``canary_leak`` the same on the canaries (AUC where their count cannot resolve the
-    headline FPR; None without canaries); ``test_accuracy`` that of the models' mean test
-    accuracy. Each interval has level ``level`` = 1 - (1 - family_level) / ``n_comparisons``
-    (Bonferroni over every interval the verdict reports), so that all of them hold together
-    with probability ``family_level``. ``verdict`` and ``canary_verdict``: "cut" or "raised"
-    when the interval excludes 0, else "no clear change".
-    """
-
-    baseline: str
-    metric: str
-    leak: Difference
-    test_accuracy: Difference
-    level: float
-    family_level: float
-    n_comparisons: int
-    verdict: str
-    canary_metric: str | None = None
-    canary_leak: Difference | None = None
-    canary_verdict: str | None = None
-
-
-@dataclass
 class RegimeResult:
     """Everything measured for one training regime (a pool of M models).
 
@@ -302,6 +216,7 @@ class RegimeResult:
     versus_standard: Comparison | None = None
     canary_attacks: dict[str, AttackSummary] = field(default_factory=dict)
     worst_case: WorstCase | None = None
+    dp_at_same_accuracy: MatchedDp | None = None
 
     def mean(self, attribute: str) -> float:
         """Mean of a :class:`ModelSummary` attribute over the pool (NaN where undefined)."""
@@ -364,6 +279,7 @@ class AuditResult:
     regimes: list[RegimeResult]
     environment: EnvironmentRecord
     main_attack: str
+    flood_sweep: FloodSweep | None = None
     schema_version: int = SCHEMA_VERSION
 
     def regime(self, label: str) -> RegimeResult:

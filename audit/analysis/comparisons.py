@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from attacks.intervals import paired_difference
-from results.records import Comparison, Difference, RegimeResult
+from results.claims import Comparison, Difference
+from results.records import RegimeResult
 from results.vocabulary import CI_LEVEL, HEADLINE_FPR, RegimeKind
 
 # Resamples of the paired bootstrap (the intervals use their variance components, so 400

@@ -15,7 +15,7 @@ import numpy as np
 
 from attacks import create_attack
 from attacks.privacy_audit import choose_guesses, one_run_audit
-from results.records import PrivacyAudit
+from results.claims import PrivacyAudit
 from results.vocabulary import CI_LEVEL
 
 

@@ -20,6 +20,7 @@ from attacks.signals import cross_entropy, true_class_log_prob
 from audit.data import ArrayDataset, AuditSplit
 from audit.pool import PoolSignals
 from audit.training import Regime
+from results.claims import WorstCase
 from results.records import (
     AttackSummary,
     ClassVulnerability,
@@ -31,7 +32,6 @@ from results.records import (
     Snapshot,
     TprAtFpr,
     VulnerableExample,
-    WorstCase,
 )
 from results.vocabulary import CI_LEVEL, FPR_TARGETS
 

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--quiet", action="store_true", help="print only the summary table and the report path")
 
     regimes = parser.add_argument_group("regimes")
-    regimes.add_argument("--flood-levels", type=float, nargs="+", default=list(defaults.flood_levels), metavar="B", help="batch flood levels (default: %(default)s)")
+    regimes.add_argument("--flood-levels", type=_flood_level, nargs="+", default=list(defaults.flood_levels), metavar="B", help="batch flood levels, or auto: levels from the standard models' test loss (x 0.25 to 2), with a recommended one (default: %(default)s)")
+    regimes.add_argument("--flood-tolerance", type=float, default=defaults.flood_tolerance, metavar="FRACTION", help="test accuracy a recommended flood level may cost, as a fraction (default: %(default)s = 2 points)")
     regimes.add_argument("--iflood-levels", type=float, nargs="*", default=list(defaults.iflood_levels), metavar="B", help="per-example flood levels (default: %(default)s)")
     regimes.add_argument("--epsilons", type=float, nargs="*", default=list(defaults.epsilons), metavar="EPS", help="DP-SGD target epsilons (default: %(default)s)")
     regimes.add_argument("--regimes", nargs="+", default=[], metavar="REGIME", help="explicit regime list, overriding the three options above (see below)")
@@ -114,11 +115,29 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--queries", default=defaults.queries, help="query variants for image data: identity, flip, shift, flip+shift (default: %(default)s)")
     attack.add_argument("--snapshots", type=int, default=defaults.snapshots, help="epochs at which outputs are kept to plot attack AUC over training (default: %(default)s)")
     attack.add_argument("--list-attacks", action="store_true", help="list the attacks with their papers and exit")
+    # Configuration fields set through other options (--flood-levels auto) or config files only.
+    parser.set_defaults(flood_auto=defaults.flood_auto)
     return parser
 
 
+def _flood_level(text: str) -> float | str:
+    """A flood level (a number) or the word ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid flood level {text!r}: give numbers (nats) or auto") from None
+
+
 def config_from_args(args: argparse.Namespace) -> AuditConfig:
-    """Every option's destination is named like its configuration field."""
+    """Every option's destination is named like its configuration field; ``--flood-levels
+    auto`` becomes ``flood_auto``."""
+    levels = list(args.flood_levels)
+    if "auto" in levels:
+        if len(levels) > 1:
+            raise AuditInputError("--flood-levels auto stands alone: give either auto or a list of levels")
+        args.flood_auto, args.flood_levels = True, []
     values = {name: getattr(args, name) for name in config_fields()}
     return AuditConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 

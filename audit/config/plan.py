@@ -12,7 +12,7 @@ def regime_list(config: AuditConfig) -> list[Regime]:
     """The regimes to audit, in report order (standard first); duplicates removed."""
     texts = list(config.regimes) or [
         "standard",
-        *(f"flood:{b}" for b in config.flood_levels),
+        *(f"flood:{b}" for b in ([] if config.flood_auto else config.flood_levels)),
         *(f"iflood:{b}" for b in config.iflood_levels),
         *(f"dp:{eps}" for eps in config.epsilons),
     ]

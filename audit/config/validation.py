@@ -51,7 +51,13 @@ def validate(config: AuditConfig) -> AuditConfig:
         _check_choice("attack", name, available_attacks())
     if not config.model:  # canaries are planted in the pool audit; a user's model brings its own data
         check_canaries(count=config.canaries, kind=config.canary_kind, pool_size=config.pool_size)
-    regime_list(config)
+    regimes = regime_list(config)
+    if config.flood_auto and not any(r.kind == "standard" for r in regimes):
+        raise AuditInputError(
+            "--flood-levels auto derives its levels from the standard regime's test loss: add standard to --regimes"
+        )
+    if not 0 <= config.flood_tolerance < 1:
+        raise AuditInputError(f"flood tolerance must be a fraction in [0, 1), got {config.flood_tolerance}")
     return config
 
 

@@ -74,6 +74,7 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
         )
         config, split, regime_results, all_scores = audited.config, audited.split, audited.regimes, audited.scores
         keep_arrays = {"keep": audited.target_keep[None], "reference_keep": audited.reference_keep}
+        flood_sweep = None
     else:
         split = plant_canaries(
             split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed),
@@ -92,6 +93,7 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
             events=events,
         )
         regime_results, all_scores, keep_arrays = pools.regimes, pools.scores, {"keep": pools.keep}
+        flood_sweep = pools.flood_sweep
 
     result = AuditResult(
         run_name=config.run_name,
@@ -108,6 +110,7 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
         regimes=regime_results,
         environment=environment_record(device, started_at=started_at, seconds=time.perf_counter() - clock, seed=config.seed),
         main_attack=config.main_attack,
+        flood_sweep=flood_sweep,
     )
     arrays = {
         "labels": split.pool_y,

@@ -23,26 +23,35 @@ import torch
 from attacks import leave_one_out_scores
 from audit.analysis import summarise_pool
 from audit.analysis.comparisons import compare_with_standard
+from audit.analysis.flood_sweep import (
+    MULTIPLIERS,
+    flood_sweep,
+    is_sweep_regime,
+    sweep_levels,
+)
+from audit.analysis.matching import match_dp_accuracy
 from audit.analysis.privacy import audit_epsilon
 from audit.config import recipe_for, regime_list, snapshot_epochs
 from audit.data import ArrayDataset, AuditSplit, make_audit_coins, make_keep_matrix
 from audit.events import Events
 from audit.pool import PoolSignals, TrainedModel, done_event, train_pool
-from audit.training import Regime
+from audit.training import Regime, parse_regime
+from results.claims import FloodSweep
 from results.config import AuditConfig
 from results.records import RegimeResult, ReplicateFigures
-from results.vocabulary import HEADLINE_FPR
+from results.vocabulary import HEADLINE_FPR, RegimeKind
 
 
 @dataclass
 class PoolAudit:
     """Every regime's result (replicate 0's figures, with every replicate's headline figures
-    attached) and replicate 0's raw material: ``scores`` ("REGIME/ATTACK" -> ``[M, n]``) and
-    the ``keep`` matrix ``[M, n]``."""
+    attached), replicate 0's raw material: ``scores`` ("REGIME/ATTACK" -> ``[M, n]``) and the
+    ``keep`` matrix ``[M, n]``, and the automatic flood sweep (None without one)."""
 
     regimes: list[RegimeResult]
     scores: dict[str, np.ndarray]
     keep: np.ndarray
+    flood_sweep: FloodSweep | None = None
 
 
 def replicate_seed(seed: int, replicate: int) -> int:
@@ -63,69 +72,42 @@ def audit_pools(
     cache_dir: Path,
     events: Events,
 ) -> PoolAudit:
-    """Train (or load) every regime's pool, replicate by replicate, and attack every model."""
+    """Train (or load) every regime's pool, replicate by replicate, and attack every model.
+
+    With ``config.flood_auto`` the flood levels of the sweep are derived from replicate 0's
+    standard regime once it is trained, and every replicate uses them."""
     regimes = regime_list(config)
     n = len(split.pool_y)
     check_attacks(attack_names, num_models=config.models_per_regime, num_classes=dataset.num_classes)
+    planned = len(regimes) + (len(MULTIPLIERS) if config.flood_auto else 0)
     events.info(
-        f"auditing {len(regimes)} regimes x {config.models_per_regime} models"
+        f"auditing {planned} regimes x {config.models_per_regime} models"
         + (f" x {config.replicates} replicates" if config.replicates > 1 else "")
         + f" on {dataset.name} ({n} candidates, {len(split.test_y)} test examples) on {device}"
     )
-    events.plan(regimes=[r.label for r in regimes] * config.replicates, models_per_regime=config.models_per_regime + 1)
+    events.plan(regimes=[f"regime {i + 1}" for i in range(planned * config.replicates)], models_per_regime=config.models_per_regime + 1)
+    context = dict(config=config, dataset=dataset, split=split, device=device, cache_dir=cache_dir, events=events)
     first: PoolAudit | None = None
+    sweep = None
     for replicate in range(config.replicates):
         seed = replicate_seed(config.seed, replicate)
         keep = make_keep_matrix(num_models=config.models_per_regime, num_examples=n, seed=seed)
         coins = make_audit_coins(num_examples=n, seed=seed)
         results, scores = [], {}
-        for regime in regimes:
-            pool = train_regime_pool(
-                config,
-                regime=regime,
-                dataset=dataset,
-                split=split,
-                keep=keep,
-                seed=seed,
-                device=device,
-                cache_dir=cache_dir,
-                events=events,
+        queue = list(regimes)
+        while queue:
+            regime = queue.pop(0)
+            result, regime_scores = _audit_regime(
+                regime, keep=keep, coins=coins, seed=seed, attack_names=attack_names, **context
             )
-            result, regime_scores = summarise_pool(
-                regime=regime,
-                pool=pool,
-                keep=keep,
-                split=split,
-                dataset=dataset,
-                attack_names=attack_names,
-                main_attack=config.main_attack,
-                seed=seed,
-            )
-            audit_model = train_regime_pool(
-                config,
-                regime=regime,
-                dataset=dataset,
-                split=split,
-                keep=coins[None],
-                seed=seed + config.models_per_regime,
-                device=device,
-                cache_dir=cache_dir,
-                events=events,
-                role="audit model",
-            )
-            result.privacy_audit = audit_epsilon(
-                pool_scores=regime_scores,
-                pool_logits=pool.logits,
-                keep=keep,
-                audit_logits=audit_model.logits[0],
-                coins=coins,
-                labels=split.pool_y,
-                delta=regime.delta if regime.delta is not None else config.delta,
-                seed=seed,
-            )
-            events.regime_done(regime.label)
             results.append(result)
             scores.update({f"{regime.label}/{name}": s for name, s in regime_scores.items()})
+            if config.flood_auto and regime.kind == RegimeKind.STANDARD:
+                if sweep is None:
+                    test_loss, levels = sweep_levels(result)
+                    sweep = (test_loss, levels)
+                    events.info(f"flood levels from the standard models' test loss {test_loss:.3f}: {', '.join(f'{b:g}' for b in levels)}")
+                queue[:0] = [r for r in _flood_regimes(sweep[1], config) if r not in regimes]
         if replicate == 0:  # only replicate 0's figures are reported in full; later ones give spreads
             compare_with_standard(
                 results,
@@ -135,11 +117,67 @@ def audit_pools(
                 main_attack=config.main_attack,
                 seed=seed,
             )
-        if first is None:
-            first = PoolAudit(results, scores, keep)
+            match_dp_accuracy(results, main_attack=config.main_attack)
+            first = PoolAudit(results, scores, keep, _sweep_record(results, sweep, config))
         for kept, result in zip(first.regimes, results):
             kept.replicates.append(_headline(result, replicate=replicate, seed=seed, main_attack=config.main_attack))
     return first
+
+
+def _audit_regime(
+    regime: Regime,
+    *,
+    config: AuditConfig,
+    dataset: ArrayDataset,
+    split: AuditSplit,
+    keep: np.ndarray,
+    coins: np.ndarray,
+    seed: int,
+    attack_names: list[str],
+    device: torch.device,
+    cache_dir: Path,
+    events: Events,
+) -> tuple[RegimeResult, dict[str, np.ndarray]]:
+    """One regime of one replicate: its pool attacked model by model, and its audit model's
+    one-run epsilon bound."""
+    common = dict(config=config, regime=regime, dataset=dataset, split=split, device=device, cache_dir=cache_dir, events=events)
+    pool = train_regime_pool(keep=keep, seed=seed, **common)
+    result, scores = summarise_pool(
+        regime=regime,
+        pool=pool,
+        keep=keep,
+        split=split,
+        dataset=dataset,
+        attack_names=attack_names,
+        main_attack=config.main_attack,
+        seed=seed,
+    )
+    audit_model = train_regime_pool(keep=coins[None], seed=seed + config.models_per_regime, role="audit model", **common)
+    result.privacy_audit = audit_epsilon(
+        pool_scores=scores,
+        pool_logits=pool.logits,
+        keep=keep,
+        audit_logits=audit_model.logits[0],
+        coins=coins,
+        labels=split.pool_y,
+        delta=regime.delta if regime.delta is not None else config.delta,
+        seed=seed,
+    )
+    events.regime_done(regime.label)
+    return result, scores
+
+
+def _flood_regimes(levels: list[float], config: AuditConfig) -> list[Regime]:
+    return [parse_regime(f"flood:{b}", delta=config.delta, max_grad_norm=config.max_grad_norm) for b in levels]
+
+
+def _sweep_record(results: list[RegimeResult], sweep, config: AuditConfig) -> FloodSweep | None:
+    if sweep is None:
+        return None
+    test_loss, levels = sweep
+    standard = next(r for r in results if r.regime == RegimeKind.STANDARD)
+    flooded = [r for r in results if is_sweep_regime(r, levels)]
+    return flood_sweep(standard, flooded, test_loss=test_loss, tolerance=config.flood_tolerance, main_attack=config.main_attack)
 
 
 def _headline(result: RegimeResult, *, replicate: int, seed: int, main_attack: str) -> ReplicateFigures:

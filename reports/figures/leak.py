@@ -25,19 +25,20 @@ from results.vocabulary import HEADLINE_FPR, RegimeKind
 def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
     """Privacy-utility frontier: mean test accuracy (y) against the main attack's leak (x).
 
-    ``x`` is ``"tpr"`` (TPR at 1% FPR) or ``"auc"``. One marker per regime. Each kind of
+    ``x`` is ``"tpr"`` (TPR at 1% FPR), ``"auc"``, or ``"canary_tpr"`` (TPR at 1% FPR on the
+    canaries: the worst case; None without canaries). One marker per regime. Each kind of
     defence is a curve that starts at the standard regime (flood level 0, epsilon infinite)
     and runs through its regimes in order of strength: flood levels joined by one line,
     iFlood levels by another, DP-SGD epsilons by a third (one per iFlood level combined with
     DP-SGD). Hollow markers: TPR not resolvable. Horizontal bars: the stored confidence
     interval.
     """
-    if x not in ("tpr", "auc"):
-        raise ValueError(f"x must be 'tpr' or 'auc', got {x!r}")
+    if x not in ("tpr", "auc", "canary_tpr"):
+        raise ValueError(f"x must be 'tpr', 'auc' or 'canary_tpr', got {x!r}")
     styles = regime_styles(result)
     points = []
     for regime in result.regimes:
-        attack = regime.attacks.get(result.main_attack)
+        attack = (regime.canary_attacks if x == "canary_tpr" else regime.attacks).get(result.main_attack)
         if attack is None:
             continue
         reading = auc_reading(attack) if x == "auc" else tpr_reading(attack, HEADLINE_FPR)
@@ -97,9 +98,9 @@ def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
             label=literal(regime.label),
         )
     name = attack_label(result.main_attack)
-    if x == "tpr":
+    if x in ("tpr", "canary_tpr"):
         ax.axvline(HEADLINE_FPR, **CHANCE, label="guessing")
-        ax.set_xlabel(f"TPR at 1% FPR, {name}")
+        ax.set_xlabel(f"TPR at 1% FPR{' on the canaries' if x == 'canary_tpr' else ''}, {name}")
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
     else:
         ax.axvline(0.5, **CHANCE, label="guessing")

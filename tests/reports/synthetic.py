@@ -14,20 +14,18 @@ from statistics import NormalDist
 
 import numpy as np
 
+from results.claims import Comparison, Difference, PrivacyAudit
 from results.config import AuditConfig
 from results.records import (
     AttackSummary,
     AuditResult,
     ClassVulnerability,
-    Comparison,
     Curve,
     DatasetRecord,
-    Difference,
     EnvironmentRecord,
     EpochRecord,
     Histogram,
     ModelSummary,
-    PrivacyAudit,
     RegimeParams,
     RegimeResult,
     Snapshot,

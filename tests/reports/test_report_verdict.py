@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from reports.verdict import verdict
+from results.claims import Comparison, Difference
 from results.records import (
     AttackSummary,
-    Comparison,
     Curve,
-    Difference,
     ModelSummary,
     RegimeParams,
     RegimeResult,

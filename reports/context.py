@@ -40,6 +40,15 @@ class FigureView:
 
 
 @dataclass(frozen=True)
+class SubstitutionGroup:
+    """A regime whose architecture DP-SGD had to modify: counts by kind and every line."""
+
+    label: str
+    summary: list[str]
+    lines: list[str]
+
+
+@dataclass(frozen=True)
 class ExampleGroup:
     """One regime's most vulnerable examples; ``feature_count`` > 0 means tabular rows."""
 
@@ -114,6 +123,12 @@ def report_context(result: AuditResult) -> dict[str, Any]:
         "privacy_summary": privacy_summary(result),
         "config": effective_config(result),
         "dataset": flatten(to_json_dict(result.dataset)),
+        "architecture": flatten(to_json_dict(result.architecture)) if result.architecture else [],
+        "substitutions": [
+            SubstitutionGroup(label=r.label, summary=r.substitution_summary, lines=r.substitutions)
+            for r in result.regimes
+            if r.substitutions
+        ],
         "environment": environment_pairs(result),
         "schema_version": result.schema_version,
     }

@@ -25,6 +25,7 @@ from results.claims import (
 from results.config import AuditConfig, config_fields
 from results.records import (
     SCHEMA_VERSION,
+    ArchitectureRecord,
     AttackSummary,
     AuditResult,
     ClassVulnerability,
@@ -51,6 +52,7 @@ from results.vocabulary import (
 )
 
 __all__ = [
+    "ArchitectureRecord",
     "CI_LEVEL",
     "DEFENCE_KINDS",
     "FPR_TARGETS",

@@ -20,7 +20,8 @@ Defaults and why (digits, 2-core CPU, <= 120 s for the whole demo):
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -35,7 +36,8 @@ class AuditConfig:
     canaries: int = 50  # pool candidates made atypical to measure the worst case (0: none)
     canary_kind: str = "mislabelled"  # see audit.data.CANARY_KINDS
     test_size: int = 0  # held-out examples for test accuracy; 0: every example outside the pool
-    architecture: str = "mlp"
+    architecture: str = "mlp"  # mlp, cnn, resnet, torchvision:NAME or package.module:factory
+    architecture_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of its builder
     epochs: int = 40
     batch_size: int = 64  # examples; expected batch size under DP-SGD's Poisson sampling
     learning_rate: float = 1e-3

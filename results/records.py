@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from results.claims import Comparison, FloodSweep, MatchedDp, PrivacyAudit, WorstCase
 from results.config import AuditConfig
@@ -200,7 +201,9 @@ class RegimeResult:
 
     ``attacks`` are measured on the population (every candidate but the canaries),
     ``canary_attacks`` on the canaries alone (empty without canaries); ``histograms`` and
-    ``per_class`` describe the population."""
+    ``per_class`` describe the population. ``substitutions`` lists the layers DP-SGD had to
+    replace to train the architecture (one line each; ``substitution_summary`` counts them
+    by kind); empty when none were needed."""
 
     label: str
     regime: RegimeKind
@@ -217,6 +220,8 @@ class RegimeResult:
     canary_attacks: dict[str, AttackSummary] = field(default_factory=dict)
     worst_case: WorstCase | None = None
     dp_at_same_accuracy: MatchedDp | None = None
+    substitutions: list[str] = field(default_factory=list)
+    substitution_summary: list[str] = field(default_factory=list)
 
     def mean(self, attribute: str) -> float:
         """Mean of a :class:`ModelSummary` attribute over the pool (NaN where undefined)."""
@@ -254,6 +259,20 @@ class DatasetRecord:
 
 
 @dataclass
+class ArchitectureRecord:
+    """The architecture every model of the audit was built as: its spec ``name`` and
+    ``options``, its ``parameters`` count, ``structure`` (a hash of the state_dict's keys and
+    shapes) and ``code`` (the torchvision version or the user factory's source hash; empty for
+    the built-ins). All of it is part of every model's cache key."""
+
+    name: str
+    options: dict[str, Any]
+    parameters: int
+    structure: str
+    code: str
+
+
+@dataclass
 class EnvironmentRecord:
     """Software, hardware, seed and timing of a run (``seconds``: wall clock of the run)."""
 
@@ -280,6 +299,7 @@ class AuditResult:
     environment: EnvironmentRecord
     main_attack: str
     flood_sweep: FloodSweep | None = None
+    architecture: ArchitectureRecord | None = None
     schema_version: int = SCHEMA_VERSION
 
     def regime(self, label: str) -> RegimeResult:

@@ -3,10 +3,50 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 EXIT_FAILED = 1  # the run could not finish (outputs not written); the message says what was kept
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+
+
+ARCHITECTURE_HELP = (
+    "mlp, cnn, resnet (ResNet-20), torchvision:NAME (any torchvision classifier, e.g. torchvision:resnet18) "
+    "or package.module:factory (your own: a callable given num_classes (and input_shape) that returns an "
+    "nn.Module; this imports and runs that module, as a Python import does)"
+)
+
+
+def architecture_option(text: str) -> tuple[str, object]:
+    """``--arch-option KEY=VALUE``: VALUE read as a TOML value (64, 0.5, true, "text", [1, 2]),
+    or as plain text when it is not one."""
+    key, separator, value = text.partition("=")
+    key = key.strip()
+    if not separator or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"invalid architecture option {text!r}: write KEY=VALUE, e.g. width=64")
+    try:
+        return key, tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, value.strip()
+
+
+def add_architecture_arguments(parser: argparse.ArgumentParser, *, default: str) -> None:
+    """``--arch`` and ``--arch-option``, shared by the commands that build models."""
+    parser.add_argument("--architecture", "--arch", default=default, metavar="SPEC", help=f"model architecture: {ARCHITECTURE_HELP} (default: %(default)s)")
+    parser.add_argument(
+        "--arch-option",
+        type=architecture_option,
+        action="append",
+        default=[],
+        dest="arch_option",
+        metavar="KEY=VALUE",
+        help="a keyword argument of the architecture's builder, e.g. --arch-option width=64 (repeatable; a config file takes an [architecture_options] table)",
+    )
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -16,6 +16,7 @@ from audit.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     OneLineErrorParser,
+    add_architecture_arguments,
 )
 from audit.cli.progress import TerminalProgress
 from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
@@ -47,6 +48,7 @@ examples:
   python -m audit.run --list-attacks
   python -m audit.run --dataset imagefolder:PATH --preset cifar10-cpu
   python -m audit.run --model model.pt --arch cnn --dataset cifar10 --members members.npy
+  python -m audit.run --model resnet18.pt --arch torchvision:resnet18 --dataset cifar10 --members members.npy
   python -m audit.train --regime flood:0.3 --output model   # then: python -m audit.run --model model.npz
 """
 
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="(default: %(default)s)")
     training.add_argument("--dp-learning-rate", type=float, default=defaults.dp_learning_rate, help="learning rate of DP-SGD regimes (default: %(default)s)")
     training.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer, help="(default: %(default)s)")
-    training.add_argument("--architecture", "--arch", default=defaults.architecture, help="model architecture: mlp, cnn or resnet (default: %(default)s)")
+    add_architecture_arguments(training, default=defaults.architecture)
     training.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
     training.add_argument("--replicates", type=int, default=defaults.replicates, metavar="K", help="repeat the whole audit K times, each with its own keep matrix and training seeds, and report the spread across them (default: %(default)s)")
     training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
@@ -116,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--snapshots", type=int, default=defaults.snapshots, help="epochs at which outputs are kept to plot attack AUC over training (default: %(default)s)")
     attack.add_argument("--list-attacks", action="store_true", help="list the attacks with their papers and exit")
     # Configuration fields set through other options (--flood-levels auto) or config files only.
-    parser.set_defaults(flood_auto=defaults.flood_auto)
+    parser.set_defaults(flood_auto=defaults.flood_auto, architecture_options={})
     return parser
 
 
@@ -139,6 +141,7 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
             raise AuditInputError("--flood-levels auto stands alone: give either auto or a list of levels")
         args.flood_auto, args.flood_levels = True, []
     values = {name: getattr(args, name) for name in config_fields()}
+    values["architecture_options"] = {**values["architecture_options"], **dict(args.arch_option)}  # flags win
     return AuditConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 

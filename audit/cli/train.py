@@ -19,8 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from audit.cli.common import EXIT_BAD_INPUT, OneLineErrorParser
+from audit.cli.common import (
+    EXIT_BAD_INPUT,
+    OneLineErrorParser,
+    add_architecture_arguments,
+)
 from audit.config import AuditConfig, recipe_for, validate
+from audit.config.validation import validate_architecture
 from audit.data import Normalisation, load_dataset
 from audit.errors import AuditInputError
 from audit.target import CHECKPOINT_FORMAT, manifest_path, read_indices
@@ -44,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--download", action="store_true", help="allow torchvision to download a missing data set")
     parser.add_argument("--members", default="", metavar="FILE", help="indices to train on (default: --train-size examples drawn at random)")
     parser.add_argument("--train-size", type=int, default=defaults.pool_size // 2, help="examples to train on when --members is absent (default: %(default)s)")
-    parser.add_argument("--architecture", "--arch", default=defaults.architecture, help="mlp, cnn or resnet (default: %(default)s)")
+    add_architecture_arguments(parser, default=defaults.architecture)
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=None, help=f"(default: {defaults.learning_rate}, or {defaults.dp_learning_rate} under DP-SGD)")
@@ -61,6 +66,7 @@ def train_target(args: argparse.Namespace) -> Path:
     regime = parse_regime(args.regime, delta=args.delta, max_grad_norm=args.max_grad_norm)
     config = AuditConfig(
         architecture=args.architecture,
+        architecture_options=dict(args.arch_option),
         epochs=args.epochs,
         batch_size=args.batch_size,
         optimizer=args.optimizer,
@@ -91,7 +97,13 @@ def train_target(args: argparse.Namespace) -> Path:
         return x, torch.from_numpy(dataset.y[indices]).to(device)
 
     torch.manual_seed(args.seed)
-    model = create_model(recipe.architecture, input_shape=dataset.input_shape, num_classes=dataset.num_classes).to(device)
+    validate_architecture(config, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+    model = create_model(
+        recipe.architecture,
+        input_shape=dataset.input_shape,
+        num_classes=dataset.num_classes,
+        options=recipe.architecture_options,
+    ).to(device)
     outcome = train(model, TrainData(*tensors(members), *tensors(outside)), recipe, seed=args.seed)
 
     weights = Path(args.output).with_suffix(".npz")
@@ -102,6 +114,7 @@ def train_target(args: argparse.Namespace) -> Path:
             "format": CHECKPOINT_FORMAT,
             "version": 1,
             "architecture": recipe.architecture,
+            "architecture_options": recipe.architecture_options,
             "input_shape": list(dataset.input_shape),
             "num_classes": dataset.num_classes,
             "dataset": args.dataset,

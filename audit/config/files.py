@@ -62,6 +62,13 @@ def _checked_value(key: str, value: Any, *, source: str) -> Any:
     """``value`` as the type field ``key`` declares (ints are accepted for floats, lists for
     tuples), or an error naming the key, the value and the expected type."""
     expected = typing.get_type_hints(AuditConfig)[key]
+    if typing.get_origin(expected) is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) and k.isidentifier() for k in value):
+            raise AuditInputError(
+                f"{key} in {source} must be a table of name = value pairs, got {value!r} "
+                f"(e.g. [{key}] with width = 64 below it)"
+            )
+        return dict(value)
     if typing.get_origin(expected) is tuple:
         (item,) = {a for a in typing.get_args(expected) if a is not Ellipsis}
         if not isinstance(value, (list, tuple)) or not all(_is_a(v, item) for v in value):
@@ -92,5 +99,8 @@ def _example(kind: type) -> str:
 
 
 def _toml_value(value: Any) -> str:
-    # JSON's spelling of strings, numbers, booleans and arrays is valid TOML.
+    # JSON's spelling of strings, numbers, booleans and arrays is valid TOML; a table is
+    # written inline ({ width = 64 }), which TOML spells differently from a JSON object.
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {_toml_value(item)}" for key, item in value.items()) + " }"
     return json.dumps(list(value) if isinstance(value, tuple) else value)

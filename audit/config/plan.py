@@ -31,6 +31,7 @@ def recipe_for(config: AuditConfig, regime: Regime) -> TrainRecipe:
         learning_rate=config.dp_learning_rate if regime.is_private else config.learning_rate,
         optimizer=config.optimizer,
         regime=regime,
+        architecture_options=dict(config.architecture_options),
     )
 
 

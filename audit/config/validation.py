@@ -14,7 +14,12 @@ from audit.data.canaries import check_canaries
 from audit.data.queries import QUERY_SETS
 from audit.errors import AuditInputError
 from audit.training.recipe import check_training_settings
-from models import available_architectures
+from models import (
+    ArchitectureError,
+    architecture_code_version,
+    check_architecture,
+    check_architecture_spec,
+)
 from results.config import AuditConfig
 
 # Each candidate is calibrated on c_in - 1 member and c_out - 1 non-member references
@@ -45,7 +50,10 @@ def validate(config: AuditConfig) -> AuditConfig:
         check_training_settings(
             epochs=config.epochs, batch_size=config.batch_size, learning_rate=learning_rate, optimizer=config.optimizer
         )
-    _check_choice("architecture", config.architecture, available_architectures())
+    try:
+        check_architecture_spec(config.architecture, config.architecture_options)
+    except ArchitectureError as error:
+        raise AuditInputError(str(error)) from None
     _check_choice("query set", config.queries, QUERY_SETS)
     for name in (*config.attacks, config.main_attack):
         _check_choice("attack", name, available_attacks())
@@ -59,6 +67,20 @@ def validate(config: AuditConfig) -> AuditConfig:
     if not 0 <= config.flood_tolerance < 1:
         raise AuditInputError(f"flood tolerance must be a fraction in [0, 1), got {config.flood_tolerance}")
     return config
+
+
+def validate_architecture(config: AuditConfig, *, input_shape: tuple[int, ...], num_classes: int) -> dict:
+    """Build the configured architecture once for the data's shape (CPU, one forward pass) and
+    return its identity (:func:`models.architecture_identity`) with its code version
+    (:func:`models.architecture_code_version`): together part of every model's cache key. A
+    one-line :class:`AuditInputError` if it cannot be built, before any training."""
+    try:
+        identity = check_architecture(
+            config.architecture, config.architecture_options, input_shape=input_shape, num_classes=num_classes
+        )
+        return {**identity, "code": architecture_code_version(config.architecture)}
+    except ArchitectureError as error:
+        raise AuditInputError(str(error)) from None
 
 
 def _check_choice(what: str, value: str, choices) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from attacks import DEFAULT_ATTACKS
 from audit.config import regime_list, validate
+from audit.config.validation import validate_architecture
 from audit.data import ArrayDataset, load_dataset, plant_canaries, split_pool
 from audit.events import Events, ModelDone
 from audit.pipeline.outputs import check_writable, write_outputs
@@ -29,7 +30,8 @@ from audit.provenance import environment_record
 from audit.target import audit_target_model
 from audit.training import choose_threads, resolve_device
 from results.config import AuditConfig
-from results.records import AuditResult, DatasetRecord
+from results.records import ArchitectureRecord, AuditResult, DatasetRecord
+from results.serialization import from_json_dict
 
 __all__ = ["AuditRun", "Events", "ModelDone", "run_audit", "train_regime_pool"]
 
@@ -73,9 +75,11 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
             config, dataset=dataset, attack_names=attack_names, device=device, cache_dir=cache_dir, events=events
         )
         config, split, regime_results, all_scores = audited.config, audited.split, audited.regimes, audited.scores
+        architecture = audited.architecture
         keep_arrays = {"keep": audited.target_keep[None], "reference_keep": audited.reference_keep}
         flood_sweep = None
     else:
+        architecture = validate_architecture(config, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
         split = plant_canaries(
             split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed),
             count=config.canaries,
@@ -91,6 +95,7 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
             device=device,
             cache_dir=cache_dir,
             events=events,
+            architecture=architecture,
         )
         regime_results, all_scores, keep_arrays = pools.regimes, pools.scores, {"keep": pools.keep}
         flood_sweep = pools.flood_sweep
@@ -111,6 +116,7 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
         environment=environment_record(device, started_at=started_at, seconds=time.perf_counter() - clock, seed=config.seed),
         main_attack=config.main_attack,
         flood_sweep=flood_sweep,
+        architecture=from_json_dict(ArchitectureRecord, architecture),
     )
     arrays = {
         "labels": split.pool_y,

@@ -36,6 +36,7 @@ from audit.data import ArrayDataset, AuditSplit, make_audit_coins, make_keep_mat
 from audit.events import Events
 from audit.pool import PoolSignals, TrainedModel, done_event, train_pool
 from audit.training import Regime, parse_regime
+from audit.training.private import summarise_substitutions
 from results.claims import FloodSweep
 from results.config import AuditConfig
 from results.records import RegimeResult, ReplicateFigures
@@ -71,8 +72,10 @@ def audit_pools(
     device: torch.device,
     cache_dir: Path,
     events: Events,
+    architecture: dict,
 ) -> PoolAudit:
     """Train (or load) every regime's pool, replicate by replicate, and attack every model.
+    ``architecture``: the identity of the models' architecture (part of every cache key).
 
     With ``config.flood_auto`` the flood levels of the sweep are derived from replicate 0's
     standard regime once it is trained, and every replicate uses them."""
@@ -86,7 +89,9 @@ def audit_pools(
         + f" on {dataset.name} ({n} candidates, {len(split.test_y)} test examples) on {device}"
     )
     events.plan(regimes=[f"regime {i + 1}" for i in range(planned * config.replicates)], models_per_regime=config.models_per_regime + 1)
-    context = dict(config=config, dataset=dataset, split=split, device=device, cache_dir=cache_dir, events=events)
+    context = dict(
+        config=config, dataset=dataset, split=split, device=device, cache_dir=cache_dir, events=events, architecture=architecture
+    )
     first: PoolAudit | None = None
     sweep = None
     for replicate in range(config.replicates):
@@ -137,10 +142,20 @@ def _audit_regime(
     device: torch.device,
     cache_dir: Path,
     events: Events,
+    architecture: dict,
 ) -> tuple[RegimeResult, dict[str, np.ndarray]]:
     """One regime of one replicate: its pool attacked model by model, and its audit model's
     one-run epsilon bound."""
-    common = dict(config=config, regime=regime, dataset=dataset, split=split, device=device, cache_dir=cache_dir, events=events)
+    common = dict(
+        config=config,
+        regime=regime,
+        dataset=dataset,
+        split=split,
+        device=device,
+        cache_dir=cache_dir,
+        events=events,
+        architecture=architecture,
+    )
     pool = train_regime_pool(keep=keep, seed=seed, **common)
     result, scores = summarise_pool(
         regime=regime,
@@ -153,6 +168,8 @@ def _audit_regime(
         seed=seed,
     )
     audit_model = train_regime_pool(keep=coins[None], seed=seed + config.models_per_regime, role="audit model", **common)
+    result.substitutions = pool.substitutions
+    result.substitution_summary = summarise_substitutions(pool.substitutions)
     result.privacy_audit = audit_epsilon(
         pool_scores=scores,
         pool_logits=pool.logits,
@@ -202,6 +219,7 @@ def train_regime_pool(
     seed: int,
     device: torch.device,
     cache_dir: Path,
+    architecture: dict,
     events: Events | None = None,
     role: str = "model",
 ) -> PoolSignals:
@@ -220,6 +238,7 @@ def train_regime_pool(
         num_classes=dataset.num_classes,
         is_image=dataset.is_image,
         data_fingerprint=dataset.fingerprint,
+        architecture=architecture,
         seed=seed,
         device=device,
         cache_dir=cache_dir,

@@ -21,7 +21,7 @@ import hashlib
 import json
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,8 @@ CACHE_FORMAT = 2
 class CachedModel:
     """What the cache keeps of one trained model besides its weights.
 
-    ``logits``: float32 ``[n, A, C]``; ``snapshot_logits``: float32 ``[S, n, A, C]``.
+    ``logits``: float32 ``[n, A, C]``; ``snapshot_logits``: float32 ``[S, n, A, C]``;
+    ``substitutions``: layers DP-SGD replaced to train the architecture (empty if none).
     """
 
     history: list[EpochRecord]
@@ -47,6 +48,7 @@ class CachedModel:
     seconds: float
     logits: np.ndarray
     snapshot_logits: np.ndarray
+    substitutions: list[str] = field(default_factory=list)
 
 
 class DamagedEntry(Exception):
@@ -93,7 +95,9 @@ def load_entry(directory: Path, *, material: dict) -> CachedModel | None:
         with np.load(directory / "signals.npz", allow_pickle=False) as arrays:
             logits, snapshot_logits = arrays["logits"], arrays["snapshot_logits"]
         history = [from_json_dict(EpochRecord, e) for e in record["history"]]
-        return CachedModel(history, record["epsilon"], record["seconds"], logits, snapshot_logits)
+        return CachedModel(
+            history, record["epsilon"], record["seconds"], logits, snapshot_logits, list(record["substitutions"])
+        )
     except (OSError, KeyError, TypeError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DamagedEntry(f"its contents cannot be read ({type(error).__name__})") from None
 
@@ -111,6 +115,7 @@ def save_entry(directory: Path, model, *, material: dict, entry: CachedModel) ->
             "epsilon": entry.epsilon,
             "seconds": entry.seconds,
             "history": [to_json_dict(e) for e in entry.history],
+            "substitutions": entry.substitutions,
         },
     )
 

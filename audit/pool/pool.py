@@ -8,7 +8,7 @@ run resumed after an interruption, retrains nothing that is already on disk.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,8 @@ class PoolSignals:
 
     ``logits``: float32 ``[M, n, A, C]`` (A query variants, variant 0 = the example itself).
     ``snapshot_logits``: float32 ``[S, M, n, A, C]`` at ``snapshot_epochs`` (S may be 0).
+    ``substitutions``: the layers DP-SGD replaced to train the architecture (the same for
+    every model of the pool; empty when none).
     """
 
     recipe: TrainRecipe
@@ -56,6 +58,7 @@ class PoolSignals:
     snapshot_epochs: list[int]
     snapshot_logits: np.ndarray
     models: list[TrainedModel]
+    substitutions: list[str] = field(default_factory=list)
 
 
 ProgressCallback = Callable[[TrainedModel, int], None]
@@ -88,6 +91,7 @@ def train_pool(
     num_classes: int,
     is_image: bool,
     data_fingerprint: str,
+    architecture: dict,
     seed: int,
     device: torch.device,
     cache_dir: Path,
@@ -100,7 +104,9 @@ def train_pool(
 
     Model ``m`` trains on ``split.pool_x[keep[m]]`` with seed ``seed + m``; the same seed
     and keep row are used in every regime, so regimes are compared on paired models.
-    ``on_model_done(model, num_models)`` is called after each model (for progress output).
+    ``architecture`` is the architecture's identity (name, options, parameter shapes, code
+    version), part of every model's cache key. ``on_model_done(model, num_models)`` is called
+    after each model (for progress output).
     """
     pool_x = torch.from_numpy(split.pool_x).to(device)
     pool_y = torch.from_numpy(split.pool_y).to(device)
@@ -110,13 +116,14 @@ def train_pool(
     snapshot_epochs = tuple(sorted(e for e in set(snapshot_epochs) if 1 <= e <= recipe.epochs))
     common = {
         "data": data_fingerprint,
+        "architecture": architecture,
         **split.identity(),
         "recipe": recipe.to_dict(),
         "queries": query_set,
         "snapshots": list(snapshot_epochs),
     }
 
-    models, logits, snapshots = [], [], []
+    models, logits, snapshots, substitutions = [], [], [], []
     for m, keep_row in enumerate(keep):
         material = {**common, "members": _digest_indices(split.pool_indices[keep_row]), "seed": seed + m}
         directory = cache_dir / cache_key(material)
@@ -139,6 +146,7 @@ def train_pool(
         models.append(trained)
         logits.append(entry.logits)
         snapshots.append(entry.snapshot_logits)
+        substitutions = entry.substitutions
         if on_model_done is not None:
             on_model_done(trained, len(keep))
     return PoolSignals(
@@ -147,6 +155,7 @@ def train_pool(
         snapshot_epochs=list(snapshot_epochs),
         snapshot_logits=np.stack(snapshots, axis=1),
         models=models,
+        substitutions=substitutions,
     )
 
 
@@ -175,7 +184,9 @@ def _train_one(
     *, directory, material, data, recipe, queries, input_shape, num_classes, seed, device, snapshot_epochs
 ) -> CachedModel:
     torch.manual_seed(seed)
-    model = create_model(recipe.architecture, input_shape=tuple(input_shape), num_classes=num_classes).to(device)
+    model = create_model(
+        recipe.architecture, input_shape=tuple(input_shape), num_classes=num_classes, options=recipe.architecture_options
+    ).to(device)
     snapshots: list[np.ndarray] = []
 
     def record_snapshot(epoch: int, current: torch.nn.Module) -> None:
@@ -190,6 +201,7 @@ def _train_one(
         seconds=outcome.seconds,
         logits=logits,
         snapshot_logits=np.stack(snapshots) if snapshots else np.zeros((0, *logits.shape), np.float32),
+        substitutions=outcome.substitutions,
     )
     save_entry(directory, outcome.model, material=material, entry=entry)
     return entry

@@ -21,6 +21,7 @@ import torch
 from attacks import create_attack
 from audit.analysis.summary import model_summaries, model_summary, summarise_targets
 from audit.config import recipe_for, regime_list
+from audit.config.validation import validate_architecture
 from audit.data import (
     ArrayDataset,
     AuditSplit,
@@ -35,6 +36,7 @@ from audit.pool import done_event, train_pool
 from audit.target.indices import check_indices, read_indices
 from audit.target.loading import TargetModel, check_outputs, load_target_model
 from audit.training import parse_regime, predict_logits
+from audit.training.private import summarise_substitutions
 from results.config import AuditConfig
 from results.records import RegimeResult
 
@@ -49,6 +51,7 @@ class TargetAudit:
     target_keep: np.ndarray
     reference_keep: np.ndarray
     config: AuditConfig
+    architecture: dict
 
 
 def audit_target_model(
@@ -64,12 +67,14 @@ def audit_target_model(
     target = load_target_model(
         config.model,
         architecture=config.architecture,
+        options=config.architecture_options,
         input_shape=dataset.input_shape,
         num_classes=dataset.num_classes,
         trust_pickle=config.trust_pickle,
     )
     _check_fingerprint(target, dataset, config=config)
     config = _adopt_checkpoint_recipe(config, target)
+    architecture = validate_architecture(config, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
     members = _members(config, target, num_examples=len(dataset.y))
     non_members = _non_members(config, members, num_examples=len(dataset.y))
     split, target_keep = _candidate_split(dataset, members=members, non_members=non_members, target=target, config=config)
@@ -95,6 +100,7 @@ def audit_target_model(
             num_classes=dataset.num_classes,
             is_image=dataset.is_image,
             data_fingerprint=fingerprint,
+            architecture=architecture,
             device=device,
             cache_dir=cache_dir,
             query_set=config.queries,
@@ -143,8 +149,10 @@ def audit_target_model(
             )
         )
         events.regime_done(regime.label)
+        results[-1].substitutions = references.substitutions
+        results[-1].substitution_summary = summarise_substitutions(references.substitutions)
         all_scores.update({f"{label}/{name}": s for name, s in scores.items()})
-    return TargetAudit(results, all_scores, split, target_keep, keep, config)
+    return TargetAudit(results, all_scores, split, target_keep, keep, config, architecture)
 
 
 def _reference_seed(config: AuditConfig, target: TargetModel) -> int:
@@ -181,6 +189,7 @@ def _adopt_checkpoint_recipe(config: AuditConfig, target: TargetModel) -> AuditC
     return replace(
         config,
         architecture=recipe["architecture"],
+        architecture_options=dict(recipe.get("architecture_options", {})),
         epochs=recipe["epochs"],
         batch_size=recipe["batch_size"],
         optimizer=recipe["optimizer"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -18,20 +18,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from audit.training.batches import TrainData, shuffled_batches
-from audit.training.private import make_private
+from audit.training.private import make_dp_compatible, make_private
 from audit.training.recipe import TrainRecipe
-from models import unwrap
+from models import prepare_for_device, training_autocast, unwrap
 from results.records import EpochRecord
 
 
 @dataclass
 class TrainOutcome:
-    """The trained model (unwrapped from Opacus), its history and the privacy spent."""
+    """The trained model (unwrapped from Opacus), its history, the privacy spent, and the
+    layers DP-SGD had to replace to train the architecture (empty when none, or non-private)."""
 
     model: nn.Module
     history: list[EpochRecord]
     epsilon: float | None
     seconds: float
+    substitutions: list[str] = field(default_factory=list)
 
 
 EpochCallback = Callable[[int, nn.Module], None]
@@ -45,14 +47,25 @@ def train(
     seed: int,
     on_epoch_end: EpochCallback | None = None,
 ) -> TrainOutcome:
-    """Train ``model`` in place under ``recipe.regime``; returns the outcome.
+    """Train ``model`` under ``recipe.regime``; returns the outcome.
 
-    ``on_epoch_end(epoch, model)`` is called after each epoch with the model in eval mode
-    (e.g. to record outputs on the audit pool for snapshots); epochs count from 1.
+    Under DP-SGD a model Opacus cannot train as is (BatchNorm, in-place updates) is first
+    replaced by a changed copy (:func:`audit.training.private.make_dp_compatible`): then
+    ``outcome.model`` is that copy and ``outcome.substitutions`` says what changed; otherwise
+    the model is trained in place. On CUDA conv nets go channels-last and non-private steps
+    run under bf16 autocast (:mod:`models.device`). ``on_epoch_end(epoch, model)`` is called
+    after each epoch with the model in eval mode (e.g. to record outputs on the audit pool for
+    snapshots); epochs count from 1.
     """
-    torch.manual_seed(seed)
     start = time.perf_counter()
     regime = recipe.regime
+    device = data.x_train.device
+    substitutions: list[str] = []
+    if regime.is_private:  # before seeding: the probe may draw random numbers (dropout)
+        compatible = make_dp_compatible(model, architecture=recipe.architecture, example_input=data.x_train[:2])
+        model, substitutions = compatible.model, compatible.substitutions
+    model = prepare_for_device(model, device)
+    torch.manual_seed(seed)
     optimizer = _make_optimizer(model, recipe)
     if regime.is_private:
         model, optimizer, batches, accountant_epsilon = make_private(model, optimizer, data, recipe, seed=seed)
@@ -66,7 +79,9 @@ def train(
         for xb, yb in batches():
             if len(yb) == 0:  # Poisson sampling can draw an empty batch; nothing to learn from it
                 continue
-            per_example = F.cross_entropy(model(xb), yb, reduction="none")
+            with training_autocast(device, private=regime.is_private):
+                logits = model(xb)
+            per_example = F.cross_entropy(logits.float(), yb, reduction="none")
             optimizer.zero_grad(set_to_none=True)
             regime.objective_loss(per_example).backward()
             optimizer.step()
@@ -83,7 +98,13 @@ def train(
             with torch.no_grad():
                 on_epoch_end(epoch, unwrap(model))
     epsilon = accountant_epsilon() if accountant_epsilon else None
-    return TrainOutcome(model=unwrap(model), history=history, epsilon=epsilon, seconds=time.perf_counter() - start)
+    return TrainOutcome(
+        model=unwrap(model),
+        history=history,
+        epsilon=epsilon,
+        seconds=time.perf_counter() - start,
+        substitutions=substitutions,
+    )
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@ model, so a mismatch is visible rather than silent."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from audit.errors import AuditInputError
 from audit.training.regimes import Regime
@@ -26,9 +26,9 @@ def check_training_settings(*, epochs: object, batch_size: object, learning_rate
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """How every model of a pool trains: architecture, epochs, batch size (examples; the
-    expected batch size under DP-SGD's Poisson sampling), learning rate, optimizer, weight
-    decay and the regime (objective and DP settings)."""
+    """How every model of a pool trains: architecture (and its options), epochs, batch size
+    (examples; the expected batch size under DP-SGD's Poisson sampling), learning rate,
+    optimizer, weight decay and the regime (objective and DP settings)."""
 
     architecture: str
     epochs: int
@@ -37,6 +37,7 @@ class TrainRecipe:
     optimizer: str = "adam"
     weight_decay: float = 0.0
     regime: Regime = Regime()
+    architecture_options: dict = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         check_training_settings(

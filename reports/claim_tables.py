@@ -105,3 +105,33 @@ def sweep_table(result: AuditResult) -> Table | None:
         ColumnGroup("", [f"within {100 * sweep.tolerance:g} points"]),
     ]
     return Table(id="sweep-table", corner="Flood level", groups=groups, rows=rows)
+
+
+def tuning_tables(result: AuditResult) -> list[Table]:
+    """One table per tuned DP-SGD regime: every configuration tried with its validation
+    accuracy, the chosen one marked best."""
+    tables = []
+    for regime in result.regimes:
+        tuning = regime.dp_tuning
+        if tuning is None:
+            continue
+        rows = [
+            Row(
+                label=f"{number + 1}{' (configured)' if number == 0 else ''}",
+                cells=[
+                    Cell(general(trial.learning_rate)),
+                    Cell(str(trial.batch_size)),
+                    Cell(str(trial.epochs)),
+                    Cell(general(trial.max_grad_norm)),
+                    Cell(percent(trial.validation_accuracy), best=number == tuning.chosen),
+                    Cell(MISSING if trial.epsilon is None else f"{trial.epsilon:.3g}"),
+                ],
+            )
+            for number, trial in enumerate(tuning.trials)
+        ]
+        groups = [
+            ColumnGroup(regime.label, ["learning rate", "expected batch", "epochs", "clipping norm"]),
+            ColumnGroup(f"{tuning.validation_size:,} validation examples", ["accuracy", "\u03b5 spent"]),
+        ]
+        tables.append(Table(id=f"tuning-{len(tables)}", corner="Trial", groups=groups, rows=rows))
+    return tables

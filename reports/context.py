@@ -12,7 +12,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.claim_tables import matched_table, sweep_table, worst_case_table
+from reports.claim_tables import matched_table, sweep_table, tuning_tables, worst_case_table
 from reports.datauri import figure_to_data_uri, image_to_data_uri
 from reports.formatting import attack_name
 from reports.provenance import effective_config, environment_pairs, flatten
@@ -70,6 +70,8 @@ def report_context(result: AuditResult) -> dict[str, Any]:
         "worst_case": worst_case_table(result),
         "matched": matched_table(result),
         "sweep": sweep_table(result),
+        "tuning": tuning_tables(result),
+        "tuning_space": next((r.dp_tuning for r in result.regimes if r.dp_tuning), None),
         "pooling_note": pooling_note(result),
         "attacks_table": attacks_table(result) if len(attacks) > 1 else None,
         "frontier": _views(

@@ -16,10 +16,12 @@ Layer: the bottom. This package imports nothing of flood-audit's and nothing tha
 from results.claims import (
     Comparison,
     Difference,
+    DpTuning,
     FloodSweep,
     MatchedDp,
     PrivacyAudit,
     SweepPoint,
+    TuningTrial,
     WorstCase,
 )
 from results.config import AuditConfig, config_fields
@@ -52,6 +54,8 @@ from results.vocabulary import (
 )
 
 __all__ = [
+    "DpTuning",
+    "TuningTrial",
     "ArchitectureRecord",
     "CI_LEVEL",
     "DEFENCE_KINDS",

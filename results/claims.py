@@ -118,6 +118,36 @@ class MatchedDp:
 
 
 @dataclass
+class TuningTrial:
+    """One DP-SGD configuration tried: learning rate, expected batch size (the Poisson
+    sampling rate is it over the training-set size), epochs and clipping norm, with the
+    validation accuracy it reached and the epsilon the accountant spent."""
+
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    max_grad_norm: float
+    validation_accuracy: float
+    epsilon: float | None
+
+
+@dataclass
+class DpTuning:
+    """DP-SGD's hyper-parameters searched for one epsilon, within a stated ``budget`` of
+    configurations, on ``train_size`` training and ``validation_size`` validation examples set
+    aside from the data (disjoint from the audit pool and the test part: no audit candidate
+    ever trains a tuning model). ``trials[chosen]`` had the best validation accuracy; the
+    first trial is the configured recipe; ``space`` states the grid the others were drawn from."""
+
+    budget: int
+    train_size: int
+    validation_size: int
+    space: str
+    trials: list[TuningTrial]
+    chosen: int
+
+
+@dataclass
 class SweepPoint:
     """One flood level of an automatic sweep: its regime, the change in mean test accuracy
     against the standard regime, the leak the recommendation ranks by, and whether the

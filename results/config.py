@@ -49,6 +49,9 @@ class AuditConfig:
     flood_tolerance: float = 0.02  # test accuracy (fraction) a recommended flood level may cost
     iflood_levels: tuple[float, ...] = (0.2,)
     epsilons: tuple[float, ...] = (8.0,)
+    dp_tuning: bool = True  # search DP-SGD's hyper-parameters on data set aside (audit.tuning)
+    dp_search_budget: int = 8  # DP-SGD configurations tried per epsilon
+    validation_size: int = 0  # validation examples of that search; 0: a tenth of the data, 100 to 1,000
     regimes: tuple[str, ...] = ()  # explicit list (e.g. "dp:4+iflood:0.2"); overrides the three above
     delta: float = 1e-5  # must stay below 1 / (training-set size)
     max_grad_norm: float = 1.0

@@ -14,7 +14,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from results.claims import Comparison, FloodSweep, MatchedDp, PrivacyAudit, WorstCase
+from results.claims import (
+    Comparison,
+    DpTuning,
+    FloodSweep,
+    MatchedDp,
+    PrivacyAudit,
+    WorstCase,
+)
 from results.config import AuditConfig
 from results.serialization import from_json_dict, to_json_dict
 from results.vocabulary import CI_LEVEL, RegimeKind
@@ -220,6 +227,7 @@ class RegimeResult:
     canary_attacks: dict[str, AttackSummary] = field(default_factory=dict)
     worst_case: WorstCase | None = None
     dp_at_same_accuracy: MatchedDp | None = None
+    dp_tuning: DpTuning | None = None
     substitutions: list[str] = field(default_factory=list)
     substitution_summary: list[str] = field(default_factory=list)
 

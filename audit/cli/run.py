@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     regimes.add_argument("--iflood-levels", type=float, nargs="*", default=list(defaults.iflood_levels), metavar="B", help="per-example flood levels (default: %(default)s)")
     regimes.add_argument("--epsilons", type=float, nargs="*", default=list(defaults.epsilons), metavar="EPS", help="DP-SGD target epsilons (default: %(default)s)")
     regimes.add_argument("--regimes", nargs="+", default=[], metavar="REGIME", help="explicit regime list, overriding the three options above (see below)")
+    regimes.add_argument("--dp-tuning", action=argparse.BooleanOptionalAction, default=defaults.dp_tuning, help="search DP-SGD's learning rate, batch size, epochs and clipping norm for each epsilon on data set aside from the audit (default: on)")
+    regimes.add_argument("--dp-search-budget", type=int, default=defaults.dp_search_budget, metavar="N", help="DP-SGD configurations tried per epsilon (default: %(default)s)")
+    regimes.add_argument("--validation-size", type=int, default=defaults.validation_size, metavar="N", help="validation examples of that search (default: a tenth of the data, 100 to 1,000)")
     regimes.add_argument("--delta", type=float, default=defaults.delta, help="DP-SGD delta, below 1/(training-set size) (default: %(default)s)")
     regimes.add_argument("--max-grad-norm", type=float, default=defaults.max_grad_norm, help="DP-SGD per-example clipping norm (default: %(default)s)")
 

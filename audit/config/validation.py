@@ -38,6 +38,10 @@ def validate(config: AuditConfig) -> AuditConfig:
         )
     if config.replicates < 1:
         raise AuditInputError(f"replicates must be >= 1 (whole audits to repeat), got {config.replicates}")
+    if config.dp_search_budget < 1:
+        raise AuditInputError(f"DP search budget must be >= 1 configuration per epsilon, got {config.dp_search_budget}")
+    if config.validation_size < 0:
+        raise AuditInputError(f"validation size must be >= 0 (0: a tenth of the data), got {config.validation_size}")
     if config.threads < 0:
         raise AuditInputError(f"threads must be >= 0 (0: chosen for this machine), got {config.threads}")
     if config.snapshots < 0:

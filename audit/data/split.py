@@ -7,6 +7,7 @@ keep row selects. The *test* part is never trained on; it measures test accuracy
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ import numpy as np
 from audit.data.arrays import ArrayDataset
 from audit.errors import AuditInputError
 
+# Fewest test examples when test accuracy is measured on "every example outside the pool".
+MIN_TEST_SIZE = 50
 # Fewest candidates: each model then trains on 10 and is attacked on 10 members and 10
 # non-members; fewer leave classes without members, which some attacks cannot calibrate.
 MIN_POOL_SIZE = 20
@@ -36,6 +39,7 @@ class AuditSplit:
     normalisation: Normalisation
     canaries: np.ndarray | None = None
     canary_kind: str = ""
+    reserved_indices: np.ndarray | None = None
 
     @property
     def canary_mask(self) -> np.ndarray:
@@ -56,11 +60,15 @@ class AuditSplit:
         return identity
 
 
-def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: int = 0) -> AuditSplit:
-    """Shuffle deterministically; the first ``pool_size`` examples form the audit pool and
-    the next ``test_size`` (0: all the rest) the test part. Features are standardised with
-    statistics of the pool (the candidates, from which every model's training set is drawn;
-    per channel for images, per feature for tabular data)."""
+def split_pool(
+    dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: int = 0, reserved_size: int = 0
+) -> AuditSplit:
+    """Shuffle deterministically; the first ``pool_size`` examples form the audit pool, the
+    next ``reserved_size`` are set aside (``reserved_indices``: DP-SGD's hyper-parameter search
+    trains and validates on them, never on candidates or test examples) and the next
+    ``test_size`` (0: all the rest) the test part. Features are standardised with statistics of
+    the pool (the candidates, from which every model's training set is drawn; per channel for
+    images, per feature for tabular data)."""
     n = len(dataset.y)
     if not MIN_POOL_SIZE <= pool_size < n:
         raise AuditInputError(
@@ -69,10 +77,20 @@ def split_pool(dataset: ArrayDataset, *, pool_size: int, seed: int, test_size: i
         )
     if test_size < 0:
         raise AuditInputError(f"test size must be >= 0 (0 = every example outside the pool), got {test_size}")
+    left = n - pool_size - reserved_size - (test_size or MIN_TEST_SIZE)
+    if left < 0:
+        raise AuditInputError(
+            f"{dataset.name} has {n} examples: too few for a pool of {pool_size}, {reserved_size} set aside for "
+            f"DP-SGD's hyper-parameter search and {test_size or f'at least {MIN_TEST_SIZE}'} test examples; use a "
+            "smaller --pool-size, a smaller --validation-size, or --no-dp-tuning"
+        )
     order = np.random.default_rng(seed).permutation(n)
     pool = order[:pool_size]
-    test = order[pool_size : pool_size + test_size] if test_size else order[pool_size:]
-    return make_split(dataset, pool=pool, test=test, normalisation=Normalisation.of(dataset, pool))
+    reserved = order[pool_size : pool_size + reserved_size]
+    rest = order[pool_size + reserved_size :]
+    test = rest[:test_size] if test_size else rest
+    split = make_split(dataset, pool=pool, test=test, normalisation=Normalisation.of(dataset, pool))
+    return dataclasses.replace(split, reserved_indices=reserved)
 
 
 def make_split(dataset: ArrayDataset, *, pool: np.ndarray, test: np.ndarray, normalisation: Normalisation) -> AuditSplit:

@@ -29,6 +29,7 @@ from audit.pipeline.pools import audit_pools, train_regime_pool
 from audit.provenance import environment_record
 from audit.target import audit_target_model
 from audit.training import choose_threads, resolve_device
+from audit.tuning import validation_size
 from results.config import AuditConfig
 from results.records import ArchitectureRecord, AuditResult, DatasetRecord
 from results.serialization import from_json_dict
@@ -80,8 +81,12 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
         flood_sweep = None
     else:
         architecture = validate_architecture(config, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+        tuning = config.dp_tuning and any(r.is_private for r in regime_list(config))
+        reserved = config.pool_size // 2 + validation_size(config.validation_size, num_examples=len(dataset.y)) if tuning else 0
         split = plant_canaries(
-            split_pool(dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed),
+            split_pool(
+                dataset, pool_size=config.pool_size, test_size=config.test_size, seed=config.seed, reserved_size=reserved
+            ),
             count=config.canaries,
             kind=config.canary_kind,
             num_classes=dataset.num_classes,

@@ -35,8 +35,9 @@ from audit.config import recipe_for, regime_list, snapshot_epochs
 from audit.data import ArrayDataset, AuditSplit, make_audit_coins, make_keep_matrix
 from audit.events import Events
 from audit.pool import PoolSignals, TrainedModel, done_event, train_pool
-from audit.training import Regime, parse_regime
+from audit.training import Regime, TrainRecipe, parse_regime
 from audit.training.private import summarise_substitutions
+from audit.tuning import tune_dp
 from results.claims import FloodSweep
 from results.config import AuditConfig
 from results.records import RegimeResult, ReplicateFigures
@@ -92,6 +93,7 @@ def audit_pools(
     context = dict(
         config=config, dataset=dataset, split=split, device=device, cache_dir=cache_dir, events=events, architecture=architecture
     )
+    tuned = _tune_dp_regimes(regimes, **context)
     first: PoolAudit | None = None
     sweep = None
     for replicate in range(config.replicates):
@@ -102,9 +104,11 @@ def audit_pools(
         queue = list(regimes)
         while queue:
             regime = queue.pop(0)
+            recipe, tuning = tuned.get(regime, (recipe_for(config, regime), None))
             result, regime_scores = _audit_regime(
-                regime, keep=keep, coins=coins, seed=seed, attack_names=attack_names, **context
+                regime, recipe=recipe, keep=keep, coins=coins, seed=seed, attack_names=attack_names, **context
             )
+            result.dp_tuning = tuning
             results.append(result)
             scores.update({f"{regime.label}/{name}": s for name, s in regime_scores.items()})
             if config.flood_auto and regime.kind == RegimeKind.STANDARD:
@@ -129,9 +133,27 @@ def audit_pools(
     return first
 
 
+def _tune_dp_regimes(regimes: list[Regime], *, config: AuditConfig, split: AuditSplit, **context) -> dict:
+    """Each DP-SGD regime's tuned recipe and the record of its search (none without tuning)."""
+    if not config.dp_tuning:
+        return {}
+    tuned = {}
+    for regime in (r for r in regimes if r.is_private):
+        tuned[regime] = tune_dp(
+            recipe_for(config, regime),
+            budget=config.dp_search_budget,
+            split=split,
+            train_size=config.pool_size // 2,
+            seed=config.seed,
+            **{k: context[k] for k in ("dataset", "architecture", "device", "cache_dir", "events")},
+        )
+    return tuned
+
+
 def _audit_regime(
     regime: Regime,
     *,
+    recipe: TrainRecipe,
     config: AuditConfig,
     dataset: ArrayDataset,
     split: AuditSplit,
@@ -149,6 +171,7 @@ def _audit_regime(
     common = dict(
         config=config,
         regime=regime,
+        recipe=recipe,
         dataset=dataset,
         split=split,
         device=device,
@@ -220,12 +243,14 @@ def train_regime_pool(
     device: torch.device,
     cache_dir: Path,
     architecture: dict,
+    recipe: TrainRecipe | None = None,
     events: Events | None = None,
     role: str = "model",
 ) -> PoolSignals:
     """Train (or load from cache) one regime's pool exactly as an audit of ``config`` does:
     the one place that turns a configuration into ``train_pool`` arguments, so anything else
-    (benchmarks) that wants the audit's models gets the same cache keys."""
+    (benchmarks) that wants the audit's models gets the same cache keys. ``recipe``: a tuned
+    recipe for the regime (default: the configured one)."""
 
     def model_done(model: TrainedModel, total: int) -> None:
         if events is not None:
@@ -234,7 +259,7 @@ def train_regime_pool(
     return train_pool(
         split=split,
         keep=keep,
-        recipe=recipe_for(config, regime),
+        recipe=recipe if recipe is not None else recipe_for(config, regime),
         num_classes=dataset.num_classes,
         is_image=dataset.is_image,
         data_fingerprint=dataset.fingerprint,

@@ -11,7 +11,7 @@ import pytest
 from audit.cli.run import main
 
 TINY = [
-    "--pool-size", "120", "--models-per-regime", "6", "--epochs", "4", "--snapshots", "2",
+    "--pool-size", "120", "--canaries", "10", "--models-per-regime", "6", "--epochs", "4", "--snapshots", "2",
     "--regimes", "standard", "flood:0.3", "iflood:0.2", "dp:8",
     "--attacks", "loss", "confidence", "lira-online", "--main-attack", "lira-online",
     "--delta", "1e-3",
@@ -90,7 +90,7 @@ def test_tiny_end_to_end_run_writes_report_and_results(tmp_path, capsys):
         assert len(regime["models"]) == 6
         for summary in regime["attacks"].values():
             assert 0.0 <= summary["auc"] <= 1.0
-            assert summary["n_members"] == summary["n_non_members"] == 6 * 60
+            assert summary["n_members"] == summary["n_non_members"] == 6 * 55  # the population: 110 of 120
     dp = results["regimes"][-1]
     assert all(0 < m["epsilon"] <= 8 for m in dp["models"])
 

@@ -86,13 +86,14 @@ from torch import nn
 # Run from a checkout without installing: put the repository root on the import path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from audit.datasets import load_dataset
+from audit.regimes import parse_regime
+
 from attacks import evaluate_pooled, leave_one_out_scores
 from audit.config import AuditConfig
 from audit.data import AuditSplit, make_keep_matrix, split_pool
-from audit.datasets import load_dataset
 from audit.pipeline import resolve_device, train_regime_pool
 from audit.pool import PoolSignals
-from audit.regimes import parse_regime
 from models import create_model, load_weights
 
 OUR_ATTACKS = ("loss", "shadow", "lira-online", "lira-offline", "rmia")

@@ -12,7 +12,12 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.claim_tables import matched_table, sweep_table, tuning_tables, worst_case_table
+from reports.claim_tables import (
+    matched_table,
+    sweep_table,
+    tuning_tables,
+    worst_case_table,
+)
 from reports.datauri import figure_to_data_uri, image_to_data_uri
 from reports.formatting import attack_name
 from reports.provenance import effective_config, environment_pairs, flatten

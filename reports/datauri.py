@@ -17,12 +17,16 @@ _DPI = 150
 _THUMBNAIL_PX = 64
 
 
+def figure_to_png(figure: Figure) -> bytes:
+    """A figure as PNG bytes (the bytes depend on the figure alone: no "Software" entry)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
 def figure_to_data_uri(figure: Figure) -> str:
     """Render a figure to PNG and wrap it as a ``data:image/png;base64,...`` URI."""
-    buffer = io.BytesIO()
-    # No "Software" entry: the bytes then depend on the figure alone, not on the version.
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return _png_uri(buffer.getvalue())
+    return _png_uri(figure_to_png(figure))
 
 
 def image_to_data_uri(image: list) -> str:

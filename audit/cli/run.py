@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
     training.add_argument("--replicates", type=int, default=defaults.replicates, metavar="K", help="repeat the whole audit K times, each with its own keep matrix and training seeds, and report the spread across them (default: %(default)s)")
     training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
+    training.add_argument("--trainer", choices=("auto", "ensemble", "sequential"), default=defaults.trainer, help="train a regime's models together as one vectorised ensemble, or one after another; auto: together whenever the architecture allows (default: %(default)s)")
     training.add_argument("--threads", type=int, default=defaults.threads, metavar="N", help="torch threads (default: 0 = one, best for small models and on a busy machine; see README, Performance)")
 
     target = parser.add_argument_group(

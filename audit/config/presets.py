@@ -7,8 +7,9 @@ from typing import Any
 PRESETS: dict[str, dict[str, Any]] = {
     # CIFAR-10 on a 2-core CPU in under 30 minutes: 4,000 candidates (2,000 training images per
     # model, few enough for the small CNN to memorise in 20 epochs: the over-confident regime
-    # the audit studies), 5 models per regime (each candidate IN for 2), which supports every
-    # attack but LiRA online (that needs 2 IN references per target).
+    # the audit studies), 100 of them mislabelled canaries, 6 models per regime (each
+    # candidate IN for 3; every candidate calibrated on 2 IN and 2 OUT references, which LiRA
+    # online needs), DP-SGD tuned on 2,000 + 1,000 images set aside.
     "cifar10-cpu": {
         "dataset": "cifar10",
         "architecture": "cnn",
@@ -18,12 +19,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 64,
         "learning_rate": 1e-3,
         "dp_learning_rate": 5e-3,
-        "models_per_regime": 5,
+        "models_per_regime": 6,
+        "canaries": 100,
+        "dp_search_budget": 6,
         "regimes": ("standard", "flood:0.5", "dp:8"),
         "attacks": (
-            "loss", "confidence", "entropy", "modified-entropy", "shadow", "lira-offline", "rmia", "label-only",
+            "loss", "confidence", "entropy", "modified-entropy", "shadow", "lira-online", "lira-offline", "rmia",
+            "label-only",
         ),
-        "main_attack": "lira-offline",
+        "main_attack": "lira-online",
         "snapshots": 3,
     },
 }

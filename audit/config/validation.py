@@ -12,7 +12,9 @@ from audit.config.files import check_field_types
 from audit.config.plan import regime_list
 from audit.data.canaries import check_canaries
 from audit.data.queries import QUERY_SETS
+from audit.data.split import MIN_POOL_SIZE
 from audit.errors import AuditInputError
+from audit.training.ensemble import TRAINERS
 from audit.training.recipe import check_training_settings
 from models import (
     ArchitectureError,
@@ -59,8 +61,13 @@ def validate(config: AuditConfig) -> AuditConfig:
     except ArchitectureError as error:
         raise AuditInputError(str(error)) from None
     _check_choice("query set", config.queries, QUERY_SETS)
+    _check_choice("trainer", config.trainer, TRAINERS)
     for name in (*config.attacks, config.main_attack):
         _check_choice("attack", name, available_attacks())
+    if not config.model and config.pool_size < MIN_POOL_SIZE:
+        raise AuditInputError(
+            f"pool size must be at least {MIN_POOL_SIZE} (each model trains on half of the pool), got {config.pool_size}"
+        )
     if not config.model:  # canaries are planted in the pool audit; a user's model brings its own data
         check_canaries(count=config.canaries, kind=config.canary_kind, pool_size=config.pool_size)
     regimes = regime_list(config)

@@ -269,6 +269,7 @@ def train_regime_pool(
         cache_dir=cache_dir,
         query_set=config.queries,
         snapshot_epochs=snapshot_epochs(config),
+        trainer=config.trainer,
         on_model_done=model_done,
         on_warning=events.warn if events is not None else None,
     )

@@ -25,8 +25,8 @@ from audit.pool.cache import (
     quarantine,
     save_entry,
 )
-from audit.training import TrainData, TrainRecipe, predict_logits, train
-from models import create_model
+from audit.pool.trainers import GROUP_SIZE, PoolData, choose_trainer, train_models
+from audit.training import TrainRecipe
 from results.files import stable_hash
 from results.records import EpochRecord
 
@@ -97,6 +97,7 @@ def train_pool(
     cache_dir: Path,
     query_set: str = "identity",
     snapshot_epochs: tuple[int, ...] = (),
+    trainer: str = "auto",
     on_model_done: ProgressCallback | None = None,
     on_warning: WarningCallback | None = None,
 ) -> PoolSignals:
@@ -105,15 +106,21 @@ def train_pool(
     Model ``m`` trains on ``split.pool_x[keep[m]]`` with seed ``seed + m``; the same seed
     and keep row are used in every regime, so regimes are compared on paired models.
     ``architecture`` is the architecture's identity (name, options, parameter shapes, code
-    version), part of every model's cache key. ``on_model_done(model, num_models)`` is called
-    after each model (for progress output).
+    version), part of every model's cache key. Models already in the cache are loaded; the
+    others train in groups of up to :data:`~audit.pool.trainers.GROUP_SIZE`, together or
+    one at a time (``trainer``: :mod:`audit.pool.trainers`), each cached as soon as its group
+    is done. ``on_model_done(model, num_models)`` is called as each model is ready.
     """
     pool_x = torch.from_numpy(split.pool_x).to(device)
-    pool_y = torch.from_numpy(split.pool_y).to(device)
-    test_x = torch.from_numpy(split.test_x).to(device)
-    test_y = torch.from_numpy(split.test_y).to(device)
-    queries = query_variants(pool_x, query_set, is_image=is_image)
+    data = PoolData(
+        x=pool_x,
+        y=torch.from_numpy(split.pool_y).to(device),
+        x_test=torch.from_numpy(split.test_x).to(device),
+        y_test=torch.from_numpy(split.test_y).to(device),
+        queries=query_variants(pool_x, query_set, is_image=is_image),
+    )
     snapshot_epochs = tuple(sorted(e for e in set(snapshot_epochs) if 1 <= e <= recipe.epochs))
+    engine = choose_trainer(trainer, recipe=recipe, data=data, num_classes=num_classes)
     common = {
         "data": data_fingerprint,
         "architecture": architecture,
@@ -121,42 +128,51 @@ def train_pool(
         "recipe": recipe.to_dict(),
         "queries": query_set,
         "snapshots": list(snapshot_epochs),
+        "trainer": engine,
     }
+    materials = [
+        {**common, "members": _digest_indices(split.pool_indices[row]), "seed": seed + m} for m, row in enumerate(keep)
+    ]
+    directories = [cache_dir / cache_key(material) for material in materials]
+    entries: dict[int, tuple[CachedModel, bool]] = {}
 
-    models, logits, snapshots, substitutions = [], [], [], []
-    for m, keep_row in enumerate(keep):
-        material = {**common, "members": _digest_indices(split.pool_indices[keep_row]), "seed": seed + m}
-        directory = cache_dir / cache_key(material)
-        entry = _load_or_none(directory, material=material, on_warning=on_warning)
-        cached = entry is not None
-        if entry is None:
-            entry = _train_one(
-                directory=directory,
-                material=material,
-                data=TrainData(pool_x[keep_row], pool_y[keep_row], test_x, test_y),
-                recipe=recipe,
-                queries=queries,
-                input_shape=split.pool_x.shape[1:],
-                num_classes=num_classes,
-                seed=seed + m,
-                device=device,
-                snapshot_epochs=snapshot_epochs,
-            )
-        trained = TrainedModel(m, entry.history, entry.epsilon, entry.seconds, cached=cached, directory=directory)
-        models.append(trained)
-        logits.append(entry.logits)
-        snapshots.append(entry.snapshot_logits)
-        substitutions = entry.substitutions
+    def ready(m: int, entry: CachedModel, cached: bool) -> None:
+        entries[m] = (entry, cached)
         if on_model_done is not None:
-            on_model_done(trained, len(keep))
+            on_model_done(_trained(m, entry, cached=cached, directory=directories[m]), len(keep))
+
+    for m, (directory, material) in enumerate(zip(directories, materials)):
+        entry = _load_or_none(directory, material=material, on_warning=on_warning)
+        if entry is not None:
+            ready(m, entry, cached=True)
+    missing = [m for m in range(len(keep)) if m not in entries]
+    for start in range(0, len(missing), GROUP_SIZE):
+        group = missing[start : start + GROUP_SIZE]
+        trained = train_models(
+            engine,
+            recipe=recipe,
+            keep=keep[group],
+            seeds=[seed + m for m in group],
+            data=data,
+            num_classes=num_classes,
+            snapshot_epochs=snapshot_epochs,
+        )
+        for m, (model, entry) in zip(group, trained):
+            save_entry(directories[m], model, material=materials[m], entry=entry)
+            ready(m, entry, cached=False)
+    ordered = [entries[m] for m in range(len(keep))]
     return PoolSignals(
         recipe=recipe,
-        logits=np.stack(logits),
+        logits=np.stack([entry.logits for entry, _ in ordered]),
         snapshot_epochs=list(snapshot_epochs),
-        snapshot_logits=np.stack(snapshots, axis=1),
-        models=models,
-        substitutions=substitutions,
+        snapshot_logits=np.stack([entry.snapshot_logits for entry, _ in ordered], axis=1),
+        models=[_trained(m, entry, cached=cached, directory=directories[m]) for m, (entry, cached) in enumerate(ordered)],
+        substitutions=ordered[0][0].substitutions,
     )
+
+
+def _trained(index: int, entry: CachedModel, *, cached: bool, directory: Path) -> TrainedModel:
+    return TrainedModel(index, entry.history, entry.epsilon, entry.seconds, cached=cached, directory=directory)
 
 
 def _load_or_none(directory: Path, *, material: dict, on_warning: WarningCallback | None) -> CachedModel | None:
@@ -173,35 +189,3 @@ def _load_or_none(directory: Path, *, material: dict, on_warning: WarningCallbac
 def _digest_indices(indices: np.ndarray) -> str:
     """A digest of data-set indices, so the cache key does not hold n numbers."""
     return stable_hash(np.asarray(indices).tolist())
-
-
-def _query_logits(model: torch.nn.Module, queries: list[torch.Tensor]) -> np.ndarray:
-    """Logits of every query variant, ``[n, A, C]`` float32."""
-    return torch.stack([predict_logits(model, q) for q in queries], dim=1).float().cpu().numpy()
-
-
-def _train_one(
-    *, directory, material, data, recipe, queries, input_shape, num_classes, seed, device, snapshot_epochs
-) -> CachedModel:
-    torch.manual_seed(seed)
-    model = create_model(
-        recipe.architecture, input_shape=tuple(input_shape), num_classes=num_classes, options=recipe.architecture_options
-    ).to(device)
-    snapshots: list[np.ndarray] = []
-
-    def record_snapshot(epoch: int, current: torch.nn.Module) -> None:
-        if epoch in snapshot_epochs:
-            snapshots.append(_query_logits(current, queries))
-
-    outcome = train(model, data, recipe, seed=seed, on_epoch_end=record_snapshot)
-    logits = _query_logits(outcome.model, queries)
-    entry = CachedModel(
-        history=outcome.history,
-        epsilon=outcome.epsilon,
-        seconds=outcome.seconds,
-        logits=logits,
-        snapshot_logits=np.stack(snapshots) if snapshots else np.zeros((0, *logits.shape), np.float32),
-        substitutions=outcome.substitutions,
-    )
-    save_entry(directory, outcome.model, material=material, entry=entry)
-    return entry

@@ -120,9 +120,7 @@ def make_private(model, optimizer, data: TrainData, recipe: TrainRecipe, *, seed
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=recipe.batch_size, generator=torch.Generator().manual_seed(seed)
     )
-    noise_multiplier = _noise_multiplier(
-        epsilon=regime.epsilon, delta=regime.delta, sample_rate=1 / len(loader), epochs=recipe.epochs
-    )
+    sigma = noise_multiplier(epsilon=regime.epsilon, delta=regime.delta, sample_rate=1 / len(loader), epochs=recipe.epochs)
     with warnings.catch_warnings():
         # Opacus warns that secure_mode is off (fine for an audit) and about full backward hooks.
         warnings.simplefilter("ignore")
@@ -131,7 +129,7 @@ def make_private(model, optimizer, data: TrainData, recipe: TrainRecipe, *, seed
             module=model,
             optimizer=optimizer,
             data_loader=loader,
-            noise_multiplier=noise_multiplier,
+            noise_multiplier=sigma,
             max_grad_norm=regime.max_grad_norm,
             poisson_sampling=True,
             grad_sample_mode="hooks",
@@ -146,7 +144,7 @@ def make_private(model, optimizer, data: TrainData, recipe: TrainRecipe, *, seed
 
 
 @functools.lru_cache(maxsize=32)
-def _noise_multiplier(*, epsilon: float, delta: float, sample_rate: float, epochs: int) -> float:
+def noise_multiplier(*, epsilon: float, delta: float, sample_rate: float, epochs: int) -> float:
     """The smallest noise multiplier whose PRV-accounted epsilon stays below ``epsilon``.
 
     Cached because the search costs over a second and every model of a DP pool shares it.

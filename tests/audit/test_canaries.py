@@ -8,7 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from audit.data import ArrayDataset, load_digits_dataset, make_keep_matrix, plant_canaries, split_pool
+from audit.data import (
+    load_digits_dataset,
+    make_keep_matrix,
+    plant_canaries,
+    split_pool,
+)
 from audit.errors import AuditInputError
 from audit.run import main as run_main
 

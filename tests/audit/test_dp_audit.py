@@ -57,6 +57,7 @@ def _bounds(regime_text: str, seeds: range, *, dataset, split, cache_dir) -> lis
         num_classes=2,
         is_image=False,
         data_fingerprint=dataset.fingerprint,
+        architecture={"name": "mlp"},
         device="cpu",
         cache_dir=cache_dir,
     )

@@ -10,7 +10,15 @@ from audit.analysis.flood_sweep import MULTIPLIERS, flood_sweep, recommend, swee
 from audit.analysis.matching import match_dp_accuracy
 from audit.run import main as run_main
 from results.claims import SweepPoint
-from results.records import AttackSummary, Curve, EpochRecord, ModelSummary, RegimeParams, RegimeResult, TprAtFpr
+from results.records import (
+    AttackSummary,
+    Curve,
+    EpochRecord,
+    ModelSummary,
+    RegimeParams,
+    RegimeResult,
+    TprAtFpr,
+)
 from results.vocabulary import RegimeKind
 
 

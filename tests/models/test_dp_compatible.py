@@ -29,7 +29,7 @@ RGB = (3, 16, 16)
 def _fixed_noise(monkeypatch):
     # The architecture is under test, not the accountant: skip the noise multiplier's search
     # (seconds of PRV accounting) and use a typical value.
-    monkeypatch.setattr(private_module, "_noise_multiplier", lambda **_: 1.0)
+    monkeypatch.setattr(private_module, "noise_multiplier", lambda **_: 1.0)
 
 
 def _data(n=8, *, seed=0):

@@ -1,0 +1,99 @@
+"""Command line: ``python -m audit.study``, the flooding study behind docs/FINDINGS.md.
+
+Runs the study's audit (:mod:`audit.findings.protocol`) on the digits and, when its path is
+given, on a CIFAR-10 image folder, then writes docs/FINDINGS.md and its figures from the
+results; ``--from-results`` rewrites the page from results already on disk, training nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from audit.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    OneLineErrorParser,
+)
+from audit.cli.progress import TerminalProgress
+from audit.errors import AuditInputError, OutputError
+from audit.findings import cifar10_study, digits_study, findings_page
+from results.files import write_text
+from results.records import AuditResult
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog="python -m audit.study",
+        description=(
+            "The flooding study: audit standard training, flooding at levels derived from the standard "
+            "model's test loss, iFlood, and DP-SGD at three epsilons (tuned), with canaries, on the digits "
+            "and on CIFAR-10; then write docs/FINDINGS.md and its figures from the results."
+        ),
+        epilog="example: python -m audit.study --cifar10 PATH/TO/cifar10   (a 2-core CPU: about an hour)",
+    )
+    parser.add_argument("--cifar10", type=Path, metavar="PATH", help="CIFAR-10 as an image folder (class folders, or train/ and test/ folders of them); without it only the digits")
+    parser.add_argument("--only", choices=("digits", "cifar10"), help="run one of the two studies")
+    parser.add_argument("--output-dir", type=Path, default=Path("study-output"), help="where the audits write (default: %(default)s)")
+    parser.add_argument("--docs", type=Path, default=Path("docs"), help="folder of FINDINGS.md (figures go to DOCS/findings) (default: %(default)s)")
+    parser.add_argument("--from-results", action="store_true", help="rewrite FINDINGS.md from the copied results in DOCS/findings, training nothing")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    studies = [digits_study()]
+    if args.cifar10 is not None:
+        studies.append(cifar10_study(str(args.cifar10)))
+    if args.only:
+        studies = [s for s in studies if s.name == args.only]
+        if not studies:
+            print("python -m audit.study: error: --only cifar10 needs --cifar10 PATH", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    figures = args.docs / "findings"
+    try:
+        results = []
+        for study in studies:
+            stored = figures / f"{study.name}-results.json"
+            if not args.from_results:
+                _run(study, args.output_dir / study.name, quiet=args.quiet)
+                figures.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(args.output_dir / study.name / "results.json", stored)
+            if not stored.is_file():
+                raise AuditInputError(f"{stored} not found: run python -m audit.study without --from-results first")
+            results.append((study.name, study.title, AuditResult.from_dict(_read_json(stored))))
+        write_text(args.docs / "FINDINGS.md", findings_page(results, figure_folder=figures, relative_to=args.docs))
+    except AuditInputError as error:
+        print(f"python -m audit.study: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OutputError as error:
+        print(f"python -m audit.study: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("\ninterrupted: every model finished so far is cached; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"wrote {args.docs / 'FINDINGS.md'} and its figures in {figures}")
+    return 0
+
+
+def _run(study, output_dir: Path, *, quiet: bool) -> None:
+    from dataclasses import replace
+
+    from audit.pipeline import run_audit
+
+    progress = TerminalProgress(quiet=quiet)
+    try:
+        run_audit(replace(study.config, output_dir=str(output_dir)), events=progress)
+    finally:
+        progress.close()
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The small vocabularies every layer shares, defined once: FPR targets and regime kinds.
+"""The small vocabularies every layer shares, defined once: FPR targets, regime kinds, executors.
 
 Kept free of torch, numpy and everything else of ours, so that ``attacks``, ``reports`` and
 ``audit`` can all read them without importing what trains models.
@@ -15,6 +15,8 @@ FPR_TARGETS: tuple[float, ...] = (0.001, 0.01)
 HEADLINE_FPR: float = 0.01
 # Nominal level of every interval the audit reports.
 CI_LEVEL: float = 0.95
+# Where a pool's models train: this process, or Ray tasks (docs/cluster.md).
+EXECUTORS: tuple[str, ...] = ("local", "ray")
 
 
 class RegimeKind(str, enum.Enum):

@@ -6,10 +6,13 @@
 # disk (about 2 minutes, 6 GB).
 
 install_missing() {
-  # $1: the pip extras to have besides the base dependencies ("" or "test").
+  # $1: the pip extras to have besides the base dependencies: "", "test" or "test,ray".
   local extras="$1" modules="audit attacks models reports results torch torchvision opacus sklearn matplotlib jinja2 tqdm"
-  if [ -n "$extras" ]; then
+  if [[ ",$extras," == *",test,"* ]]; then
     modules="$modules pytest playwright"
+  fi
+  if [[ ",$extras," == *",ray,"* ]]; then
+    modules="$modules ray"
   fi
   if ! python3 - $modules <<'PY' >/dev/null 2>&1
 import importlib, importlib.metadata, sys

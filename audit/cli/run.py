@@ -23,7 +23,7 @@ from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
 from audit.data.canaries import CANARY_KINDS
 from audit.errors import AuditInputError, OutputError
 from reports.readings import replicate_spreads
-from results.vocabulary import HEADLINE_FPR
+from results.vocabulary import EXECUTORS, HEADLINE_FPR
 
 DESCRIPTION = """\
 Audit how much models leak membership of their training set, with and without flooding
@@ -50,6 +50,7 @@ examples:
   python -m audit.run --model model.pt --arch cnn --dataset cifar10 --members members.npy
   python -m audit.run --model resnet18.pt --arch torchvision:resnet18 --dataset cifar10 --members members.npy
   python -m audit.train --regime flood:0.3 --output model   # then: python -m audit.run --model model.npz
+  python -m audit.run --executor ray --ray-address HEAD:6379   # train on a Ray cluster (docs/cluster.md)
 """
 
 
@@ -103,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
     training.add_argument("--trainer", choices=("auto", "ensemble", "sequential"), default=defaults.trainer, help="train a regime's models together as one vectorised ensemble, or one after another; auto: together whenever the architecture allows (default: %(default)s)")
     training.add_argument("--threads", type=int, default=defaults.threads, metavar="N", help="torch threads (default: 0 = one, best for small models and on a busy machine; see README, Performance)")
+    training.add_argument("--executor", choices=EXECUTORS, default=defaults.executor, help="where the models train: local (this process) or ray (a Ray task per group of models, over every CPU and GPU of a Ray cluster; needs pip install 'flood-audit[ray]'; see docs/cluster.md) (default: %(default)s)")
+    training.add_argument("--ray-address", default=defaults.ray_address, metavar="ADDR", help="with --executor ray: the cluster, HOST:6379, ray://HOST:10001 or auto (default: $RAY_ADDRESS, else a Ray instance started on this machine)")
 
     target = parser.add_argument_group(
         "auditing your own trained model",

@@ -23,6 +23,7 @@ from models import (
     check_architecture_spec,
 )
 from results.config import AuditConfig
+from results.vocabulary import EXECUTORS
 
 # Each candidate is calibrated on c_in - 1 member and c_out - 1 non-member references
 # (attacks.base): at least one of each needs c_in, c_out >= 2, so 4 models.
@@ -62,6 +63,11 @@ def validate(config: AuditConfig) -> AuditConfig:
         raise AuditInputError(str(error)) from None
     _check_choice("query set", config.queries, QUERY_SETS)
     _check_choice("trainer", config.trainer, TRAINERS)
+    _check_choice("executor", config.executor, EXECUTORS)
+    if config.ray_address and config.executor != "ray":
+        raise AuditInputError(
+            f"--ray-address {config.ray_address!r} needs --executor ray (the local executor trains in this process)"
+        )
     for name in (*config.attacks, config.main_attack):
         _check_choice("attack", name, available_attacks())
     if not config.model and config.pool_size < MIN_POOL_SIZE:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attacks import DEFAULT_ATTACKS
 from audit.config import regime_list, validate
@@ -26,6 +27,7 @@ from audit.data import ArrayDataset, load_dataset, plant_canaries, split_pool
 from audit.events import Events, ModelDone
 from audit.pipeline.outputs import check_writable, write_outputs
 from audit.pipeline.pools import audit_pools, train_regime_pool
+from audit.pool import Executor, create_executor
 from audit.provenance import environment_record
 from audit.target import audit_target_model
 from audit.training import choose_threads, resolve_device
@@ -33,6 +35,9 @@ from audit.tuning import validation_size
 from results.config import AuditConfig
 from results.records import ArchitectureRecord, AuditResult, DatasetRecord
 from results.serialization import from_json_dict
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["AuditRun", "Events", "ModelDone", "run_audit", "train_regime_pool"]
 
@@ -63,8 +68,38 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
     cache_dir = Path(config.cache_dir) if config.cache_dir else output_dir / "cache"
     check_writable(output_dir, what="output folder", option="--output-dir")
     check_writable(cache_dir, what="cache folder", option="--cache-dir")
-    device = resolve_device(config.device)
+    # With Ray, the models train on the cluster's devices: this process only scores a user's
+    # model, and needs no GPU of its own even when the workers use theirs.
+    device = resolve_device(config.device if config.executor == "local" or config.device == "cpu" else "auto")
     choose_threads(config.threads)
+    executor = create_executor(config.executor, ray_address=config.ray_address, device=config.device, threads=config.threads)
+    try:
+        return _run(
+            config,
+            events=events,
+            started_at=started_at,
+            clock=clock,
+            output_dir=output_dir,
+            cache_dir=cache_dir,
+            device=device,
+            executor=executor,
+        )
+    finally:
+        executor.close()
+
+
+def _run(
+    config: AuditConfig,
+    *,
+    events: Events,
+    started_at: datetime,
+    clock: float,
+    output_dir: Path,
+    cache_dir: Path,
+    device: torch.device,
+    executor: Executor,
+) -> AuditRun:
+    """:func:`run_audit` once its folders, device and executor are settled."""
     attack_names = list(config.attacks or DEFAULT_ATTACKS)
     if config.main_attack not in attack_names:
         attack_names.append(config.main_attack)
@@ -73,7 +108,13 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
 
     if config.model:
         audited = audit_target_model(
-            config, dataset=dataset, attack_names=attack_names, device=device, cache_dir=cache_dir, events=events
+            config,
+            dataset=dataset,
+            attack_names=attack_names,
+            device=device,
+            cache_dir=cache_dir,
+            events=events,
+            executor=executor,
         )
         config, split, regime_results, all_scores = audited.config, audited.split, audited.regimes, audited.scores
         architecture = audited.architecture
@@ -101,6 +142,7 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
             cache_dir=cache_dir,
             events=events,
             architecture=architecture,
+            executor=executor,
         )
         regime_results, all_scores, keep_arrays = pools.regimes, pools.scores, {"keep": pools.keep}
         flood_sweep = pools.flood_sweep

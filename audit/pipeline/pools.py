@@ -34,7 +34,7 @@ from audit.analysis.privacy import audit_epsilon
 from audit.config import recipe_for, regime_list, snapshot_epochs
 from audit.data import ArrayDataset, AuditSplit, make_audit_coins, make_keep_matrix
 from audit.events import Events
-from audit.pool import PoolSignals, TrainedModel, done_event, train_pool
+from audit.pool import Executor, PoolSignals, TrainedModel, done_event, train_pool
 from audit.training import Regime, TrainRecipe, parse_regime
 from audit.training.private import summarise_substitutions
 from audit.tuning import tune_dp
@@ -74,6 +74,7 @@ def audit_pools(
     cache_dir: Path,
     events: Events,
     architecture: dict,
+    executor: Executor | None = None,
 ) -> PoolAudit:
     """Train (or load) every regime's pool, replicate by replicate, and attack every model.
     ``architecture``: the identity of the models' architecture (part of every cache key).
@@ -91,7 +92,14 @@ def audit_pools(
     )
     events.plan(regimes=[f"regime {i + 1}" for i in range(planned * config.replicates)], models_per_regime=config.models_per_regime + 1)
     context = dict(
-        config=config, dataset=dataset, split=split, device=device, cache_dir=cache_dir, events=events, architecture=architecture
+        config=config,
+        dataset=dataset,
+        split=split,
+        device=device,
+        cache_dir=cache_dir,
+        events=events,
+        architecture=architecture,
+        executor=executor,
     )
     tuned = _tune_dp_regimes(regimes, **context)
     first: PoolAudit | None = None
@@ -145,7 +153,7 @@ def _tune_dp_regimes(regimes: list[Regime], *, config: AuditConfig, split: Audit
             split=split,
             train_size=config.pool_size // 2,
             seed=config.seed,
-            **{k: context[k] for k in ("dataset", "architecture", "device", "cache_dir", "events")},
+            **{k: context[k] for k in ("dataset", "architecture", "device", "cache_dir", "events", "executor")},
         )
     return tuned
 
@@ -165,6 +173,7 @@ def _audit_regime(
     cache_dir: Path,
     events: Events,
     architecture: dict,
+    executor: Executor | None = None,
 ) -> tuple[RegimeResult, dict[str, np.ndarray]]:
     """One regime of one replicate: its pool attacked model by model, and its audit model's
     one-run epsilon bound."""
@@ -178,6 +187,7 @@ def _audit_regime(
         cache_dir=cache_dir,
         events=events,
         architecture=architecture,
+        executor=executor,
     )
     pool = train_regime_pool(keep=keep, seed=seed, **common)
     result, scores = summarise_pool(
@@ -246,11 +256,13 @@ def train_regime_pool(
     recipe: TrainRecipe | None = None,
     events: Events | None = None,
     role: str = "model",
+    executor: Executor | None = None,
 ) -> PoolSignals:
     """Train (or load from cache) one regime's pool exactly as an audit of ``config`` does:
     the one place that turns a configuration into ``train_pool`` arguments, so anything else
     (benchmarks) that wants the audit's models gets the same cache keys. ``recipe``: a tuned
-    recipe for the regime (default: the configured one)."""
+    recipe for the regime (default: the configured one); ``executor``: where missing models
+    train (default: this process)."""
 
     def model_done(model: TrainedModel, total: int) -> None:
         if events is not None:
@@ -272,6 +284,7 @@ def train_regime_pool(
         trainer=config.trainer,
         on_model_done=model_done,
         on_warning=events.warn if events is not None else None,
+        executor=executor,
     )
 
 

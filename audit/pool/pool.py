@@ -2,19 +2,22 @@
 selects, and their outputs (signals) on every candidate.
 
 Every model is cached (:mod:`audit.pool.cache`) as soon as it is trained: a re-run, or a
-run resumed after an interruption, retrains nothing that is already on disk.
+run resumed after an interruption, retrains nothing that is already on disk. The models
+that are not cached train where an executor (:mod:`audit.pool.executors`) trains them: in
+this process, or as Ray tasks on a cluster; this process writes every cache entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from audit.data.queries import query_variants
 from audit.data.split import AuditSplit
 from audit.events import ModelDone
 from audit.pool.cache import (
@@ -25,7 +28,8 @@ from audit.pool.cache import (
     quarantine,
     save_entry,
 )
-from audit.pool.trainers import GROUP_SIZE, PoolData, choose_trainer, train_models
+from audit.pool.executors import Executor, LocalExecutor, PoolArrays, PoolJob, pool_data
+from audit.pool.trainers import PoolData, choose_trainer
 from audit.training import TrainRecipe
 from results.files import stable_hash
 from results.records import EpochRecord
@@ -100,27 +104,23 @@ def train_pool(
     trainer: str = "auto",
     on_model_done: ProgressCallback | None = None,
     on_warning: WarningCallback | None = None,
+    executor: Executor | None = None,
 ) -> PoolSignals:
     """Train (or load from cache) the ``keep.shape[0]`` models of one regime.
 
     Model ``m`` trains on ``split.pool_x[keep[m]]`` with seed ``seed + m``; the same seed
     and keep row are used in every regime, so regimes are compared on paired models.
     ``architecture`` is the architecture's identity (name, options, parameter shapes, code
-    version), part of every model's cache key. Models already in the cache are loaded; the
-    others train in groups of up to :data:`~audit.pool.trainers.GROUP_SIZE`, together or
-    one at a time (``trainer``: :mod:`audit.pool.trainers`), each cached as soon as its group
-    is done. ``on_model_done(model, num_models)`` is called as each model is ready.
+    version), part of every model's cache key. Models already in the cache are loaded here;
+    only the others go to ``executor`` (default: a :class:`~audit.pool.executors.LocalExecutor`
+    training on ``device`` in groups of up to :data:`~audit.pool.trainers.GROUP_SIZE`; a
+    :class:`~audit.pool.executors.RayExecutor` trains each group as a Ray task, on the device
+    Ray gives the task), together or one at a time (``trainer``: :mod:`audit.pool.trainers`).
+    This process writes each model's cache entry as soon as its group is done, and calls
+    ``on_model_done(model, num_models)`` as each model is ready, in the order groups finish.
     """
-    pool_x = torch.from_numpy(split.pool_x).to(device)
-    data = PoolData(
-        x=pool_x,
-        y=torch.from_numpy(split.pool_y).to(device),
-        x_test=torch.from_numpy(split.test_x).to(device),
-        y_test=torch.from_numpy(split.test_y).to(device),
-        queries=query_variants(pool_x, query_set, is_image=is_image),
-    )
+    arrays = PoolArrays.of(split)
     snapshot_epochs = tuple(sorted(e for e in set(snapshot_epochs) if 1 <= e <= recipe.epochs))
-    engine = choose_trainer(trainer, recipe=recipe, data=data, num_classes=num_classes)
     common = {
         "data": data_fingerprint,
         "architecture": architecture,
@@ -128,7 +128,10 @@ def train_pool(
         "recipe": recipe.to_dict(),
         "queries": query_set,
         "snapshots": list(snapshot_epochs),
-        "trainer": engine,
+        # The trainer asked for, not the one "auto" resolves to: the resolution depends only on
+        # the architecture and the recipe, both in the key, and resolving it builds a model
+        # (under DP-SGD, through Opacus), which a run whose models are all cached never needs.
+        "trainer": trainer,
     }
     materials = [
         {**common, "members": _digest_indices(split.pool_indices[row]), "seed": seed + m} for m, row in enumerate(keep)
@@ -146,20 +149,26 @@ def train_pool(
         if entry is not None:
             ready(m, entry, cached=True)
     missing = [m for m in range(len(keep)) if m not in entries]
-    for start in range(0, len(missing), GROUP_SIZE):
-        group = missing[start : start + GROUP_SIZE]
-        trained = train_models(
-            engine,
+    if missing:
+        probe = _probe(arrays, query_set=query_set, is_image=is_image)
+        engine = choose_trainer(trainer, recipe=recipe, data=probe, num_classes=num_classes)
+        job = PoolJob(
             recipe=recipe,
-            keep=keep[group],
-            seeds=[seed + m for m in group],
-            data=data,
+            trainer=engine,
+            keep=keep,
+            seeds=tuple(seed + m for m in range(len(keep))),
             num_classes=num_classes,
+            is_image=is_image,
+            query_set=query_set,
             snapshot_epochs=snapshot_epochs,
         )
-        for m, (model, entry) in zip(group, trained):
-            save_entry(directories[m], model, material=materials[m], entry=entry)
-            ready(m, entry, cached=False)
+        # closing(): an error here (a full disk) also stops the executor's queued work.
+        with closing((executor or LocalExecutor()).train(arrays, job, indices=missing, device=device)) as groups:
+            for group in groups:
+                for trained in group:
+                    m = trained.index
+                    save_entry(directories[m], _Weights(trained.weights), material=materials[m], entry=trained.entry)
+                    ready(m, trained.entry, cached=False)
     ordered = [entries[m] for m in range(len(keep))]
     return PoolSignals(
         recipe=recipe,
@@ -169,6 +178,27 @@ def train_pool(
         models=[_trained(m, entry, cached=cached, directory=directories[m]) for m, (entry, cached) in enumerate(ordered)],
         substitutions=ordered[0][0].substitutions,
     )
+
+
+def _probe(arrays: PoolArrays, *, query_set: str, is_image: bool) -> PoolData:
+    """The first two candidates as a pool on the CPU: enough for the trainer choice, which
+    depends only on the architecture (after any DP-SGD substitutions), not on where or how
+    much data the models will train on."""
+    head = PoolArrays(arrays.x[:2], arrays.y[:2], arrays.x_test[:2], arrays.y_test[:2])
+    return pool_data(head, query_set=query_set, is_image=is_image, device="cpu")
+
+
+class _Weights(nn.Module):
+    """Trained weights that arrived as arrays (``name -> array``), in the form
+    :func:`~audit.pool.cache.save_entry` writes (a module's state_dict)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        super().__init__()
+        self.arrays = arrays
+
+    def state_dict(self, *args, **kwargs) -> dict[str, torch.Tensor]:
+        # Arrays a Ray task returned are read-only; torch.from_numpy wants writable memory.
+        return {name: torch.from_numpy(np.require(array, requirements="W")) for name, array in self.arrays.items()}
 
 
 def _trained(index: int, entry: CachedModel, *, cached: bool, directory: Path) -> TrainedModel:

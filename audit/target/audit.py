@@ -32,7 +32,7 @@ from audit.data import (
 )
 from audit.errors import AuditInputError
 from audit.events import Events
-from audit.pool import done_event, train_pool
+from audit.pool import Executor, done_event, train_pool
 from audit.target.indices import check_indices, read_indices
 from audit.target.loading import TargetModel, check_outputs, load_target_model
 from audit.training import parse_regime, predict_logits
@@ -62,6 +62,7 @@ def audit_target_model(
     device: torch.device,
     cache_dir: Path,
     events: Events,
+    executor: Executor | None = None,
 ) -> TargetAudit:
     """Attack ``config.model`` on ``dataset``; see the module docstring."""
     target = load_target_model(
@@ -104,6 +105,7 @@ def audit_target_model(
             device=device,
             cache_dir=cache_dir,
             query_set=config.queries,
+            executor=executor,
         )
         references = train_pool(
             keep=keep,

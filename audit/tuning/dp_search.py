@@ -28,7 +28,7 @@ import torch
 
 from audit.data import ArrayDataset, AuditSplit, make_split
 from audit.events import Events
-from audit.pool import done_event, train_pool
+from audit.pool import Executor, done_event, train_pool
 from audit.training import Regime, TrainRecipe
 from results.claims import DpTuning, TuningTrial
 
@@ -90,9 +90,11 @@ def tune_dp(
     device: torch.device,
     cache_dir: Path,
     events: Events,
+    executor: Executor | None = None,
 ) -> tuple[TrainRecipe, DpTuning]:
     """The best of ``budget`` DP-SGD recipes around ``recipe`` (a DP-SGD regime's), by
-    validation accuracy, and the record of the search."""
+    validation accuracy, and the record of the search. ``executor``: where each candidate
+    trains (one at a time; default: this process)."""
     data = tuning_split(split, dataset, train_size=train_size)
     regime: Regime = recipe.regime
     trials, recipes = [], candidates(recipe, budget=budget, seed=seed, train_size=train_size)
@@ -109,6 +111,7 @@ def tune_dp(
             device=device,
             cache_dir=cache_dir,
             on_warning=events.warn,
+            executor=executor,
         )
         model = pool.models[0]
         events.model_done(dataclasses.replace(done_event(model, total=len(recipes), regime=regime.label, role="tuning model"), index=number))

@@ -33,7 +33,6 @@ from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 import numpy as np
-from sklearn.exceptions import NotFittedError
 
 # Seed of the random order in which calibration partners are picked (a constant: the order
 # must not depend on the data, and a run must be reproducible).
@@ -87,6 +86,9 @@ class MembershipAttack(abc.ABC):
         candidates and queries as in ``fit``), ``labels [n]`` -> float64 ``[n]``, higher =
         member."""
         if not hasattr(self, "input_shape_"):
+            # Imported here: scikit-learn takes ~0.6 s to import, and the metrics never need it.
+            from sklearn.exceptions import NotFittedError
+
             raise NotFittedError(f"call fit() on the {self.name} attack before score()")
         target_logits, labels = np.asarray(target_logits), np.asarray(labels)
         if target_logits.shape != self.input_shape_:

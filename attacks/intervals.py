@@ -47,7 +47,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from attacks import roc
 from attacks.base import AttackInputError
@@ -338,11 +337,7 @@ def _components_interval(estimate: float, replicates: np.ndarray, design: _Desig
     targets_and_noise = np.nanvar(targets, ddof=1) * t / (t - 1)
     candidates_and_noise = np.nanvar(candidates, ddof=1) * n / (n - 1)
     noise = np.nanvar(both - targets - candidates, ddof=1) * t * n / ((t - 1) * (n - 1))
-    components = VarianceComponents(
-        targets=float(max(targets_and_noise - noise, 0.0)),
-        candidates=float(max(candidates_and_noise - noise, 0.0)),
-        noise=float(noise),
-    )
+    components = VarianceComponents(float(max(targets_and_noise - noise, 0.0)), float(max(candidates_and_noise - noise, 0.0)), float(noise))
     variance = components.targets + components.candidates + components.noise
     if variance == 0.0:  # every resample gives the same value (e.g. perfect separation)
         return Interval(estimate, estimate, estimate, 0.0, None, components)
@@ -350,7 +345,7 @@ def _components_interval(estimate: float, replicates: np.ndarray, design: _Desig
     df = variance**2 / (
         components.targets**2 / (t - 1) + components.candidates**2 / (n - 1) + components.noise**2 / ((t - 1) * (n - 1))
     )
-    half_width = float(stats.t.ppf(0.5 + design.level / 2, df)) * np.sqrt(variance)
+    half_width = _t_quantile(0.5 + design.level / 2, df) * np.sqrt(variance)
     low, high = np.clip([estimate - half_width, estimate + half_width], *design.bounds)
     return Interval(estimate, float(low), float(high), float(np.sqrt(variance)), float(df), components)
 
@@ -376,25 +371,28 @@ def _paired_mean_difference(
         )
     difference = b[rows] - a[rows]
     mean, standard_error = float(np.mean(difference)), float(np.std(difference, ddof=1) / np.sqrt(len(difference)))
-    half_width = float(stats.t.ppf(0.5 + level / 2, len(difference) - 1)) * standard_error
+    half_width = _t_quantile(0.5 + level / 2, len(difference) - 1) * standard_error
     components = VarianceComponents(targets=standard_error**2, candidates=0.0, noise=0.0)
     return Interval(mean, mean - half_width, mean + half_width, standard_error, len(difference) - 1.0, components)
 
 
-def _check_options(
-    *, fpr_targets: tuple[float, ...], level: float, n_resamples: int, method: str, shape: tuple[int, int]
-) -> None:
+def _check_options(*, fpr_targets: tuple[float, ...], level: float, n_resamples: int, method: str, shape: tuple[int, int]) -> None:
     if method not in INTERVAL_METHODS:
         raise AttackInputError(f"unknown interval method {method!r}; valid: {', '.join(INTERVAL_METHODS)}")
     if not 0.0 < level < 1.0:
         raise AttackInputError(f"level must lie in (0, 1); got {level!r}")
     if int(n_resamples) != n_resamples or n_resamples < 2:
         raise AttackInputError(f"n_resamples must be an integer >= 2; got {n_resamples!r}")
-    outside = [t for t in fpr_targets if not 0.0 <= t <= 1.0]
-    if outside:
+    if outside := [t for t in fpr_targets if not 0.0 <= t <= 1.0]:
         raise AttackInputError(f"FPR targets must lie in [0, 1]; got {outside}")
     if method == "two-level" and min(shape) < 2:
         raise AttackInputError(
             f"two-level intervals need >= 2 attacked targets and >= 2 candidates; got scores of shape {shape}. "
             "With one model use method='candidates': the interval then describes that model, not its training recipe"
         )
+
+
+def _t_quantile(probability: float, df: float) -> float:
+    from scipy import stats  # here: ~0.5 s to import, which the report (formulas only) never needs
+
+    return float(stats.t.ppf(probability, df))

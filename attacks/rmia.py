@@ -40,8 +40,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
+from attacks import roc
 from attacks import signals as sig
 from attacks.base import AttackInputError, MembershipAttack, calibration_partners
 
@@ -166,7 +166,9 @@ class RMIAAttack(MembershipAttack):
         for a in _A_GRID:
             log_ratio = log_p_ref - _log_p_x(sum_rest, count_rest, a=a)
             scores = self._rmia_scores(log_ratio, usable=usable)
-            aucs.append(roc_auc_score(keep_ref[usable], scores[usable]))
+            # One sort per grid point (attacks.roc); scikit-learn's roc_auc_score spent half
+            # its time validating arguments, 11 calls per target model.
+            aucs.append(float(roc.auc(roc.cumulative_counts(roc.rank(scores[usable], keep_ref[usable])))))
         return float(_A_GRID[int(np.argmax(aucs))])
 
     def _rmia_scores(self, log_ratio: np.ndarray, *, usable: np.ndarray | None = None) -> np.ndarray:

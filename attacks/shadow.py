@@ -32,13 +32,10 @@ loaded 2-core machine instead of a fraction of a second.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from attacks import signals as sig
 from attacks.base import AttackInputError, MembershipAttack, small_pool_hint
@@ -47,18 +44,40 @@ FEATURES = ("sorted", "top3", "top3+label")
 CLASSIFIERS = ("logistic", "mlp", "forest", "gbdt")
 
 
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """One controller of the BLAS / OpenMP thread pools, found once: finding them scans the
+    loaded libraries (~4 ms), and the attack limits them around every fit and score. First
+    called after the classifier's modules are imported, so it sees their libraries."""
+    return ThreadpoolController()
+
+
 def make_classifier(name: str, *, seed: int):
-    """A fresh scikit-learn attack classifier by name (see ``CLASSIFIERS``)."""
+    """A fresh scikit-learn attack classifier by name (see ``CLASSIFIERS``).
+
+    scikit-learn is imported here, for the classifier asked for: its ensemble and network
+    modules take about a second to import, which listing or validating attacks never needs."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if name == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     if name == "mlp":
+        from sklearn.neural_network import MLPClassifier
+
         return make_pipeline(
             StandardScaler(),
             MLPClassifier(hidden_layer_sizes=(64, 64), early_stopping=True, max_iter=200, random_state=seed),
         )
     if name == "forest":
+        from sklearn.ensemble import RandomForestClassifier
+
         return RandomForestClassifier(n_estimators=100, min_samples_leaf=20, random_state=seed)
     if name == "gbdt":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         return HistGradientBoostingClassifier(max_iter=100, random_state=seed)
     raise AttackInputError(f"unknown shadow classifier {name!r}; valid: {', '.join(CLASSIFIERS)}")
 
@@ -123,8 +142,9 @@ class ShadowAttack(MembershipAttack):
             raise AttackInputError(
                 f"the shadow attack needs reference outputs of both members and non-members{small_pool_hint(use)}"
             )
-        with threadpool_limits(limits=1):
-            self.classifier_ = make_classifier(self.classifier, seed=self.seed).fit(features, is_member)
+        classifier = make_classifier(self.classifier, seed=self.seed)  # imports its libraries first
+        with _thread_pools().limit(limits=1):
+            self.classifier_ = classifier.fit(features, is_member)
             self.class_classifiers_ = {}
             if self.per_class:
                 for label in np.unique(row_labels):
@@ -136,7 +156,7 @@ class ShadowAttack(MembershipAttack):
                         )
 
     def _score_signals(self, signal: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        with threadpool_limits(limits=1):
+        with _thread_pools().limit(limits=1):
             scores = _member_log_odds(self.classifier_, signal)
             for label, classifier in self.class_classifiers_.items():
                 in_class = labels == label

@@ -1,15 +1,14 @@
 """Everything the report template shows, gathered once from an :class:`AuditResult`.
 
-Figures arrive here as matplotlib Figures and leave as PNG data URIs; a section with nothing
+Figures are drawn here, in parallel, from the figure functions, and leave as PNG data URIs; a section with nothing
 to show gets an empty list or None, and the template prints a one-line note instead.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
-
-from matplotlib.figure import Figure
 
 from reports import figures
 from reports.claim_tables import (
@@ -18,7 +17,8 @@ from reports.claim_tables import (
     tuning_tables,
     worst_case_table,
 )
-from reports.datauri import figure_to_data_uri, image_to_data_uri
+from reports.datauri import image_to_data_uri, png_to_data_uri
+from reports.drawing import Builder, draw_pngs
 from reports.formatting import attack_name
 from reports.provenance import effective_config, environment_pairs, flatten
 from reports.readings import attack_names
@@ -79,52 +79,7 @@ def report_context(result: AuditResult) -> dict[str, Any]:
         "tuning_space": next((r.dp_tuning for r in result.regimes if r.dp_tuning), None),
         "pooling_note": pooling_note(result),
         "attacks_table": attacks_table(result) if len(attacks) > 1 else None,
-        "frontier": _views(
-            (
-                figures.frontier_figure(result, x="tpr"),
-                "Test accuracy against TPR at 1% FPR, one marker per regime",
-            ),
-            (
-                figures.frontier_figure(result, x="auc"),
-                "Test accuracy against attack AUC, one marker per regime",
-            ),
-            (
-                figures.frontier_figure(result, x="canary_tpr"),
-                "Test accuracy against TPR at 1% FPR on the canaries, one marker per regime",
-            ),
-        ),
-        "roc_main": _views(
-            (figures.roc_overlay_figure(result), "ROC curves of the main attack for every regime")
-        ),
-        "roc_attacks": _views(
-            *(
-                (
-                    figures.roc_attacks_figure(r, attacks=attacks, main_attack=result.main_attack),
-                    f"ROC curves of every attack, {r.label}",
-                )
-                for r in result.regimes
-            )
-        ),
-        "distributions": _views(
-            *(
-                (figures.histogram_figure(r), f"Member and non-member distributions, {r.label}")
-                for r in result.regimes
-            )
-        ),
-        "training_loss": _views(
-            (figures.training_loss_figure(result), "Training loss per epoch for each regime")
-        ),
-        "snapshots": _views(
-            (figures.snapshot_figure(result), "Attack AUC against training loss during training")
-        ),
-        "relation": _views(
-            (figures.relation_figure(result, x="train_loss"), "Attack AUC against final training loss"),
-            (
-                figures.relation_figure(result, x="member_confidence"),
-                "Attack AUC against mean member confidence",
-            ),
-        ),
-        "per_class": _views((figures.per_class_figure(result), "Attack AUC per class and regime")),
+        **_figure_views(result, attacks),
         "examples": _example_groups(result),
         "privacy": privacy_table(result),
         "privacy_summary": privacy_summary(result),
@@ -149,9 +104,56 @@ def _ci_percent(result: AuditResult) -> str:
     return f"{100 * levels.pop():g}%" if len(levels) == 1 else "bootstrap"
 
 
-def _views(*figures_and_alts: tuple[Figure | None, str]) -> list[FigureView]:
-    """Render the figures that exist; figures with nothing to draw (None) are left out."""
-    return [FigureView(uri=figure_to_data_uri(f), alt=alt) for f, alt in figures_and_alts if f is not None]
+def _figure_views(result: AuditResult, attacks: list[str]) -> dict[str, list[FigureView]]:
+    """Every figure section, drawn in parallel (:func:`reports.drawing.draw_pngs`); figures
+    with nothing to draw (None) are left out."""
+    sections: dict[str, list[tuple[Builder, str]]] = {
+        "frontier": [
+            (
+                lambda: figures.frontier_figure(result, x="tpr"),
+                "Test accuracy against TPR at 1% FPR, one marker per regime",
+            ),
+            (
+                lambda: figures.frontier_figure(result, x="auc"),
+                "Test accuracy against attack AUC, one marker per regime",
+            ),
+            (
+                lambda: figures.frontier_figure(result, x="canary_tpr"),
+                "Test accuracy against TPR at 1% FPR on the canaries, one marker per regime",
+            ),
+        ],
+        "roc_main": [(lambda: figures.roc_overlay_figure(result), "ROC curves of the main attack for every regime")],
+        "roc_attacks": [
+            (
+                functools.partial(figures.roc_attacks_figure, r, attacks=attacks, main_attack=result.main_attack),
+                f"ROC curves of every attack, {r.label}",
+            )
+            for r in result.regimes
+        ],
+        "distributions": [
+            (functools.partial(figures.histogram_figure, r), f"Member and non-member distributions, {r.label}")
+            for r in result.regimes
+        ],
+        "training_loss": [
+            (lambda: figures.training_loss_figure(result), "Training loss per epoch for each regime")
+        ],
+        "snapshots": [(lambda: figures.snapshot_figure(result), "Attack AUC against training loss during training")],
+        "relation": [
+            (lambda: figures.relation_figure(result, x="train_loss"), "Attack AUC against final training loss"),
+            (
+                lambda: figures.relation_figure(result, x="member_confidence"),
+                "Attack AUC against mean member confidence",
+            ),
+        ],
+        "per_class": [(lambda: figures.per_class_figure(result), "Attack AUC per class and regime")],
+    }
+    plan = [(name, alt) for name, entries in sections.items() for _, alt in entries]
+    pngs = draw_pngs([builder for entries in sections.values() for builder, _ in entries])
+    views: dict[str, list[FigureView]] = {name: [] for name in sections}
+    for (name, alt), png in zip(plan, pngs, strict=True):
+        if png is not None:
+            views[name].append(FigureView(uri=png_to_data_uri(png), alt=alt))
+    return views
 
 
 def _example_groups(result: AuditResult) -> list[ExampleGroup]:

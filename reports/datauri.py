@@ -20,13 +20,14 @@ _THUMBNAIL_PX = 64
 def figure_to_png(figure: Figure) -> bytes:
     """A figure as PNG bytes (the bytes depend on the figure alone: no "Software" entry)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    # zlib level 1: a third of the encoding time of the default 6, for files ~10% larger.
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None}, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
 def figure_to_data_uri(figure: Figure) -> str:
     """Render a figure to PNG and wrap it as a ``data:image/png;base64,...`` URI."""
-    return _png_uri(figure_to_png(figure))
+    return png_to_data_uri(figure_to_png(figure))
 
 
 def image_to_data_uri(image: list) -> str:
@@ -38,8 +39,9 @@ def image_to_data_uri(image: list) -> str:
     pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
     buffer = io.BytesIO()
     imsave(buffer, pixels, format="png", cmap="gray", vmin=0.0, vmax=1.0, metadata={"Software": None})
-    return _png_uri(buffer.getvalue())
+    return png_to_data_uri(buffer.getvalue())
 
 
-def _png_uri(png: bytes) -> str:
+def png_to_data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URI."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

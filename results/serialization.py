@@ -51,7 +51,7 @@ def from_json_dict(cls: type[Record], data: Any) -> Record:
 
 
 def _read(kind: Any, value: Any, *, path: str) -> Any:
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    origin, args = _shape(kind)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -62,7 +62,9 @@ def _read(kind: Any, value: Any, *, path: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             return tuple(_read(a, v, path=f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
         item = args[0] if args else Any
-        items = [_read(item, v, path=f"{path}[{i}]") for i, v in enumerate(value)]
+        items = _scalars(item, value)
+        if items is None:
+            items = [_read(item, v, path=f"{path}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         _expect(value, dict, path)
@@ -102,6 +104,24 @@ def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
 
 def _names(kinds: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in _as_tuple(kinds))
+
+
+def _scalars(kind: Any, values: list) -> list | None:
+    """A list of numbers or strings read in one pass (ROC curves and histograms hold
+    hundreds of thousands of them); None when any value is not plainly valid, so the caller
+    reads item by item and names the bad one."""
+    if kind is float:
+        if all(type(v) is float or type(v) is int or v is None for v in values):
+            return [math.nan if v is None else float(v) for v in values]
+    elif kind is int or kind is str or kind is bool:
+        if all(type(v) is kind for v in values):
+            return list(values)
+    return None
+
+
+@functools.cache
+def _shape(kind: Any) -> tuple[Any, tuple[Any, ...]]:
+    return typing.get_origin(kind), typing.get_args(kind)
 
 
 @functools.cache

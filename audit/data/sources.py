@@ -30,9 +30,9 @@ import zipfile
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torchvision.datasets
 from PIL import Image
 
 from audit.data.arrays import ArrayDataset, load_digits_dataset
@@ -108,6 +108,8 @@ def load_dataset(
 
 def _load_torchvision(name: str, *, root: Path, download: bool) -> ArrayDataset:
     """Train and test part of a torchvision data set, concatenated."""
+    import torchvision.datasets  # here: importing torchvision takes ~1.3 s that digits never needs
+
     dataset_class = getattr(torchvision.datasets, _TORCHVISION[name][0])
     parts = [
         _open_torchvision_part(dataset_class, name=name, root=root, train=train, download=download)
@@ -123,7 +125,7 @@ def _load_torchvision(name: str, *, root: Path, download: bool) -> ArrayDataset:
 
 def _open_torchvision_part(
     dataset_class: type, *, name: str, root: Path, train: bool, download: bool
-) -> torchvision.datasets.VisionDataset:
+) -> Any:  # torchvision.datasets.VisionDataset
     """The torchvision data set object, its absence or failed download as one-line errors."""
     try:
         return dataset_class(root=str(root), train=train, download=download)
@@ -206,8 +208,10 @@ def _split_layout(root: Path) -> list[Path]:
     return sorted(folders, key=lambda folder: (_SPLIT_FOLDERS[folder.name.lower()], folder.name))
 
 
-def _image_folder(root: Path) -> torchvision.datasets.ImageFolder:
+def _image_folder(root: Path) -> Any:  # torchvision.datasets.ImageFolder
     """torchvision's listing of an ImageFolder tree (it opens no image)."""
+    import torchvision.datasets
+
     try:
         return torchvision.datasets.ImageFolder(root)
     except FileNotFoundError as err:

@@ -8,8 +8,6 @@ land close together.
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
-
 from reports.formatting import attack_name
 
 WIDTH = 3.8  # inches
@@ -27,14 +25,6 @@ def literal(text: str) -> str:
 def attack_label(attack: str) -> str:
     """An attack's display name, drawn literally."""
     return literal(attack_name(attack))
-
-
-def legend_below(figure: Figure, *, ncols: int) -> None:
-    """A legend under the axes; one column when labels are long (regime labels are user text)."""
-    labels = [label for ax in figure.axes for label in ax.get_legend_handles_labels()[1]]
-    if max((len(label) for label in labels), default=0) > 24:
-        ncols = 1
-    figure.legend(loc="outside lower center", ncols=ncols, fontsize=8, frameon=False)
 
 
 def log_floor(fpr_curves: list[list[float]]) -> float:

@@ -15,9 +15,9 @@ from reports.figures.common import (
     NON_MEMBER_COLOUR,
     WIDTH,
     attack_label,
-    legend_below,
     literal,
 )
+from reports.figures.layout import arrange
 from reports.formatting import is_missing
 from reports.style import regime_styles
 from results.records import AuditResult, RegimeResult
@@ -31,7 +31,7 @@ def histogram_figure(regime: RegimeResult) -> Figure | None:
     """
     if not regime.histograms:
         return None
-    figure = Figure(figsize=(WIDTH, 2.2 * len(regime.histograms) + 0.4), layout="constrained")
+    figure = Figure(figsize=(WIDTH, 2.2 * len(regime.histograms) + 0.4))
     axes = figure.subplots(len(regime.histograms), 1, squeeze=False)[:, 0]
     for ax, histogram in zip(axes, regime.histograms, strict=True):
         edges = np.asarray(histogram.edges, dtype=float)
@@ -63,7 +63,7 @@ def histogram_figure(regime: RegimeResult) -> Figure | None:
         ax.set_ylabel("fraction")
     axes[0].set_title(literal(regime.label), fontsize=10)
     axes[0].legend(fontsize=8, frameon=False)
-    return figure
+    return arrange(figure)
 
 
 def per_class_figure(result: AuditResult) -> Figure | None:
@@ -86,7 +86,7 @@ def per_class_figure(result: AuditResult) -> Figure | None:
     truncated = len(labels) > MAX_CLASSES
     if truncated:
         labels = sorted(sorted(labels, key=lambda label: -best[label])[:MAX_CLASSES])
-    figure = Figure(figsize=(WIDTH * 1.25, 4.2), layout="constrained")
+    figure = Figure(figsize=(WIDTH * 1.25, 4.2))
     ax = figure.add_subplot()
     width = 0.8 / len(regimes)
     positions = np.arange(len(labels))
@@ -114,8 +114,7 @@ def per_class_figure(result: AuditResult) -> Figure | None:
     if truncated:
         ax.set_title(f"the {MAX_CLASSES} most vulnerable of {len(names)} classes", fontsize=9)
     ax.grid(alpha=0.3, axis="y")
-    legend_below(figure, ncols=3)
-    return figure
+    return arrange(figure, legend_columns=3)
 
 
 def _log_binned(edges: np.ndarray) -> bool:

@@ -12,9 +12,9 @@ from reports.figures.common import (
     CHANCE,
     WIDTH,
     attack_label,
-    legend_below,
     literal,
 )
+from reports.figures.layout import arrange
 from reports.formatting import is_missing
 from reports.readings import auc_reading, tpr_reading
 from reports.style import regime_styles, strength
@@ -49,7 +49,7 @@ def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
     if not points:
         return None
 
-    figure = Figure(figsize=(WIDTH, 4.8), layout="constrained")
+    figure = Figure(figsize=(WIDTH, 4.8))
     ax = figure.add_subplot()
     baseline = [p for p in points if p[0].regime == RegimeKind.STANDARD][:1]
     curves: dict[tuple[str, float | None], list] = defaultdict(list)
@@ -113,8 +113,7 @@ def frontier_figure(result: AuditResult, *, x: str) -> Figure | None:
         ax.scatter(
             [], [], marker="o", facecolors="none", edgecolors="0.3", label="hollow: TPR not resolvable"
         )
-    legend_below(figure, ncols=2)
-    return figure
+    return arrange(figure, legend_columns=2)
 
 
 def relation_figure(result: AuditResult, *, x: str) -> Figure | None:
@@ -128,7 +127,7 @@ def relation_figure(result: AuditResult, *, x: str) -> Figure | None:
     if x not in ("train_loss", "member_confidence"):
         raise ValueError(f"x must be 'train_loss' or 'member_confidence', got {x!r}")
     styles = regime_styles(result)
-    figure = Figure(figsize=(WIDTH, 4.0), layout="constrained")
+    figure = Figure(figsize=(WIDTH, 4.0))
     ax = figure.add_subplot()
     drawn = False
     for regime in result.regimes:
@@ -173,5 +172,4 @@ def relation_figure(result: AuditResult, *, x: str) -> Figure | None:
     ax.set_ylabel(f"AUC, {attack_label(result.main_attack)}")
     ax.margins(x=0.1, y=0.1)
     ax.grid(alpha=0.3)
-    legend_below(figure, ncols=3)
-    return figure
+    return arrange(figure, legend_columns=3)

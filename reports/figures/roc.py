@@ -14,10 +14,10 @@ from reports.figures.common import (
     CHANCE,
     WIDTH,
     attack_label,
-    legend_below,
     literal,
     log_floor,
 )
+from reports.figures.layout import arrange
 from reports.formatting import decimal, epsilon_text, is_missing
 from reports.style import regime_styles
 from results.records import AuditResult, RegimeResult
@@ -38,7 +38,7 @@ def roc_overlay_figure(result: AuditResult) -> Figure | None:
     ]
     if not curves:
         return None
-    figure = Figure(figsize=(WIDTH, 5.0), layout="constrained")
+    figure = Figure(figsize=(WIDTH, 5.0))
     ax = figure.add_subplot()
     low = log_floor([a.roc.x for _, a in curves])
     for regime, attack in curves:
@@ -53,8 +53,7 @@ def roc_overlay_figure(result: AuditResult) -> Figure | None:
         _draw_dp_bound(ax, regime, low=low, colour=colour)
     _finish_roc_axes(ax, low=low)
     ax.set_title(attack_label(result.main_attack), fontsize=10)
-    legend_below(figure, ncols=2)
-    return figure
+    return arrange(figure, legend_columns=2)
 
 
 def roc_attacks_figure(regime: RegimeResult, *, attacks: list[str], main_attack: str) -> Figure | None:
@@ -69,7 +68,7 @@ def roc_attacks_figure(regime: RegimeResult, *, attacks: list[str], main_attack:
     if not present:
         return None
     styles = _attack_styles(attacks)
-    figure = Figure(figsize=(WIDTH, 4.4 + 0.12 * max(0, len(present) - 6)), layout="constrained")
+    figure = Figure(figsize=(WIDTH, 4.4 + 0.12 * max(0, len(present) - 6)))
     ax = figure.add_subplot()
     low = log_floor([regime.attacks[name].roc.x for name in present])
     for name in present:
@@ -86,8 +85,7 @@ def roc_attacks_figure(regime: RegimeResult, *, attacks: list[str], main_attack:
     _draw_dp_bound(ax, regime, low=low, colour="0.2")
     _finish_roc_axes(ax, low=low)
     ax.set_title(literal(regime.label), fontsize=10)
-    legend_below(figure, ncols=2)
-    return figure
+    return arrange(figure, legend_columns=2)
 
 
 def _attack_styles(attacks: list[str]) -> dict[str, tuple[str, str | tuple]]:

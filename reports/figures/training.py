@@ -12,9 +12,9 @@ from reports.figures.common import (
     CHANCE,
     WIDTH,
     attack_label,
-    legend_below,
     literal,
 )
+from reports.figures.layout import arrange
 from reports.formatting import is_missing
 from reports.style import regime_styles
 from results.records import AuditResult
@@ -27,7 +27,7 @@ def training_loss_figure(result: AuditResult) -> Figure | None:
     dashed line in a regime's colour is its flood level, where the loss should settle.
     """
     styles = regime_styles(result)
-    figure = Figure(figsize=(WIDTH, 4.6), layout="constrained")
+    figure = Figure(figsize=(WIDTH, 4.6))
     ax = figure.add_subplot()
     drawn = False
     for regime in result.regimes:
@@ -60,8 +60,7 @@ def training_loss_figure(result: AuditResult) -> Figure | None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("mini-batch training loss\n(running mean over the epoch, training mode)")
     ax.grid(alpha=0.3)
-    legend_below(figure, ncols=3)
-    return figure
+    return arrange(figure, legend_columns=3)
 
 
 def snapshot_figure(result: AuditResult) -> Figure | None:
@@ -74,7 +73,7 @@ def snapshot_figure(result: AuditResult) -> Figure | None:
     if attack is None:
         return None
     styles = regime_styles(result)
-    figure = Figure(figsize=(WIDTH, 4.6), layout="constrained")
+    figure = Figure(figsize=(WIDTH, 4.6))
     ax = figure.add_subplot()
     for regime in result.regimes:
         snapshots = sorted((s for s in regime.snapshots if s.attack == attack), key=lambda s: s.epoch)
@@ -98,8 +97,7 @@ def snapshot_figure(result: AuditResult) -> Figure | None:
     ax.set_xlabel("training loss at snapshot (eval mode, mean over the pool)")
     ax.set_ylabel(f"AUC, {attack_label(attack)}")
     ax.grid(alpha=0.3)
-    legend_below(figure, ncols=3)
-    return figure
+    return arrange(figure, legend_columns=3)
 
 
 def _snapshot_attack(result: AuditResult) -> str | None:

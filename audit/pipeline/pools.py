@@ -14,6 +14,7 @@ models happened to be trained.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,7 +190,10 @@ def _audit_regime(
         architecture=architecture,
         executor=executor,
     )
-    pool = train_regime_pool(keep=keep, seed=seed, **common)
+    # The audit model (its own coins, seed seed + M: the next seed after the pool's) trains in
+    # the same ensemble as the pool, one more independent model, then is set apart.
+    both = train_regime_pool(keep=np.vstack([keep, coins[None]]), seed=seed, audit_models=1, **common)
+    pool, audit_model = both.take(slice(0, len(keep))), both.take(slice(len(keep), None))
     result, scores = summarise_pool(
         regime=regime,
         pool=pool,
@@ -200,7 +204,6 @@ def _audit_regime(
         main_attack=config.main_attack,
         seed=seed,
     )
-    audit_model = train_regime_pool(keep=coins[None], seed=seed + config.models_per_regime, role="audit model", **common)
     result.substitutions = pool.substitutions
     result.substitution_summary = summarise_substitutions(pool.substitutions)
     result.privacy_audit = audit_epsilon(
@@ -257,16 +260,24 @@ def train_regime_pool(
     events: Events | None = None,
     role: str = "model",
     executor: Executor | None = None,
+    audit_models: int = 0,
 ) -> PoolSignals:
     """Train (or load from cache) one regime's pool exactly as an audit of ``config`` does:
     the one place that turns a configuration into ``train_pool`` arguments, so anything else
     (benchmarks) that wants the audit's models gets the same cache keys. ``recipe``: a tuned
     recipe for the regime (default: the configured one); ``executor``: where missing models
-    train (default: this process)."""
+    train (default: this process); ``audit_models``: how many of the last rows of ``keep``
+    are held-out audit models (reported as such in the progress events)."""
 
     def model_done(model: TrainedModel, total: int) -> None:
-        if events is not None:
-            events.model_done(done_event(model, total=total, regime=regime.label, role=role))
+        if events is None:
+            return
+        pooled = total - audit_models
+        if model.index < pooled:
+            events.model_done(done_event(model, total=pooled, regime=regime.label, role=role))
+        else:
+            done = done_event(model, total=audit_models, regime=regime.label, role="audit model")
+            events.model_done(dataclasses.replace(done, index=model.index - pooled))
 
     return train_pool(
         split=split,

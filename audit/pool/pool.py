@@ -9,6 +9,7 @@ this process, or as Ray tasks on a cluster; this process writes every cache entr
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -63,6 +64,12 @@ class PoolSignals:
     snapshot_logits: np.ndarray
     models: list[TrainedModel]
     substitutions: list[str] = field(default_factory=list)
+
+    def take(self, rows: slice) -> PoolSignals:
+        """The models ``rows`` of the pool (e.g. a pool trained together with its audit model)."""
+        return dataclasses.replace(
+            self, logits=self.logits[rows], snapshot_logits=self.snapshot_logits[:, rows], models=self.models[rows]
+        )
 
 
 ProgressCallback = Callable[[TrainedModel, int], None]

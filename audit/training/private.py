@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import math
 import re
 import warnings
 from collections import Counter
@@ -143,19 +144,73 @@ def make_private(model, optimizer, data: TrainData, recipe: TrainRecipe, *, seed
     return private_model, private_optimizer, epoch, lambda: float(engine.get_epsilon(regime.delta))
 
 
+# Opacus' tolerance on the epsilon a noise multiplier reaches (get_noise_multiplier's default).
+EPSILON_TOLERANCE = 0.01
+_MAX_SIGMA = 2000.0  # Opacus' MAX_SIGMA: more noise than this means the budget is too small
+
+
 @functools.lru_cache(maxsize=32)
 def noise_multiplier(*, epsilon: float, delta: float, sample_rate: float, epochs: int) -> float:
-    """The smallest noise multiplier whose PRV-accounted epsilon stays below ``epsilon``.
+    """The noise multiplier whose PRV-accounted epsilon after ``epochs`` of Poisson sampling at
+    ``sample_rate`` lies within ``EPSILON_TOLERANCE`` below ``epsilon``: what Opacus'
+    ``get_noise_multiplier(accountant="prv")`` returns, found with fewer accountant calls.
 
-    Cached because the search costs over a second and every model of a DP pool shares it.
+    Opacus bisects sigma on [0, 20] (12-14 PRV evaluations of ~0.2 s each). Here the RDP
+    accountant's calibration (cheap; its epsilon bounds the PRV one from above, so its sigma
+    is usually already within budget) brackets sigma, and false position on log epsilon
+    against log sigma (Illinois' variant) narrows the bracket: 3-6 PRV evaluations. The
+    answer obeys Opacus' contract: epsilon(sigma) < target and target - epsilon(sigma) <= 0.01.
+    Cached because every model of a DP pool with the same sample rate shares it.
     """
+    from opacus.accountants import create_accountant
     from opacus.accountants.utils import get_noise_multiplier
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # RDP order-range hints from the PRV domain estimate
-        return get_noise_multiplier(
-            target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate, epochs=epochs, accountant="prv"
-        )
+    steps = int(epochs / sample_rate)
+    accountant = create_accountant(mechanism="prv")
+
+    def spent(sigma: float) -> float:
+        accountant.history = [(sigma, sample_rate, steps)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # RDP order-range hints from the PRV domain estimate
+            return float(accountant.get_epsilon(delta=delta))
+
+    high = get_noise_multiplier(
+        target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate, steps=steps, accountant="rdp"
+    )
+    high_eps = spent(high)
+    while high_eps >= epsilon:  # rarely: PRV above RDP's calibration
+        high *= 2.0
+        if high > _MAX_SIGMA:
+            raise AuditInputError(
+                f"epsilon {epsilon:g} at delta {delta:g} cannot be reached with sample rate {sample_rate:.3g} over "
+                f"{epochs} epochs: raise epsilon, or train on more examples"
+            )
+        high_eps = spent(high)
+    low, low_eps = high, high_eps
+    while low_eps < epsilon:  # walk down until the bracket holds the target
+        high, high_eps = low, low_eps
+        if epsilon - high_eps <= EPSILON_TOLERANCE:
+            return high
+        low *= 0.8
+        low_eps = spent(low)
+    # Illinois false position on f(x) = log eps - log target, x = log sigma.
+    f_low, f_high, last = math.log(low_eps / epsilon), math.log(high_eps / epsilon), 0
+    while epsilon - high_eps > EPSILON_TOLERANCE:
+        x_low, x_high = math.log(low), math.log(high)
+        x = x_high - f_high * (x_high - x_low) / (f_high - f_low)
+        if not x_low < x < x_high:  # numerical edge: fall back to bisection
+            x = (x_low + x_high) / 2.0
+        sigma = math.exp(x)
+        value = spent(sigma)
+        if value < epsilon:
+            high, high_eps, f_high = sigma, value, math.log(value / epsilon)
+            f_low = f_low / 2.0 if last == 1 else f_low
+            last = 1
+        else:
+            low, f_low = sigma, math.log(value / epsilon)
+            f_high = f_high / 2.0 if last == -1 else f_high
+            last = -1
+    return high
 
 
 def _substitute_layers(model: nn.Module, *, architecture: str) -> DpCompatible:

@@ -56,6 +56,12 @@ class MembershipAttack(abc.ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     reference: ClassVar[str]
+    # The fewest models of a pool :meth:`leave_one_out` can attack when each candidate is a
+    # member of half of them (rounded down): :func:`reference_mask` leaves each candidate
+    # c_in - 1 IN and c_out - 1 OUT references, and calibrating needs one of each, so 4.
+    # Attacks that need more references per side say so here (a number, for callers to check
+    # before they train a pool).
+    min_models: int = 4
 
     def fit(
         self, ref_logits: np.ndarray, ref_keep: np.ndarray, labels: np.ndarray, *, use: np.ndarray | None = None
@@ -273,3 +279,16 @@ def check_leave_one_out(
     if outside:
         raise AttackInputError(f"targets {outside} are not model indices in [0, {n_models})")
     return logits, keep, labels, sorted(set(targets))
+
+
+def check_scored(scores: np.ndarray, flags: np.ndarray, *, flags_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``scores [N]`` as float64 without NaN and ``flags [N]`` (membership, inclusion coins) as
+    bool of the same shape; :class:`AttackInputError` naming ``flags_name`` otherwise."""
+    scores, flags = np.asarray(scores, dtype=np.float64), np.asarray(flags)
+    if scores.ndim != 1 or flags.shape != scores.shape or flags.dtype != np.bool_:
+        raise AttackInputError(
+            f"scores [N] and bool {flags_name} [N] must match; got {scores.shape} and {flags.dtype} {flags.shape}"
+        )
+    if np.isnan(scores).any():
+        raise AttackInputError(f"{int(np.isnan(scores).sum())} scores are NaN")
+    return scores, flags

@@ -158,6 +158,7 @@ class LiRAOnline(_LiRA):
     name = "lira-online"
     description = "LiRA online: per-example Gaussian likelihood ratio of IN vs OUT reference models"
     _needs_in = True
+    min_models = 6  # 2 IN references per candidate after leave-one-out: M // 2 - 1 >= 2
 
     def _score_signals(self, signal: np.ndarray, labels: np.ndarray) -> np.ndarray:
         log_ratio = _log_normal_pdf(signal, self.mean_in_, self.var_in_) - _log_normal_pdf(
@@ -173,6 +174,7 @@ class LiRAOffline(_LiRA):
     name = "lira-offline"
     description = "LiRA offline: one-sided test of the target's confidence against OUT reference models"
     _needs_in = False
+    min_models = 5  # 2 OUT references per candidate after leave-one-out: M - M // 2 - 1 >= 2
 
     def _score_signals(self, signal: np.ndarray, labels: np.ndarray) -> np.ndarray:
         z = (signal - self.mean_out_) / np.sqrt(self.var_out_)

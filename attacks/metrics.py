@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attacks import roc
-from attacks.base import AttackInputError
+from attacks.base import AttackInputError, check_scored
 from attacks.intervals import INTERVAL_METHODS, attacked_rows, pooled_intervals
 from results.vocabulary import FPR_TARGETS
 
@@ -244,14 +244,7 @@ def per_class_metrics(scores: np.ndarray, keep: np.ndarray, labels: np.ndarray) 
 
 
 def _check_scores(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.asarray(scores, dtype=np.float64)
-    is_member = np.asarray(is_member)
-    if scores.ndim != 1 or is_member.shape != scores.shape or is_member.dtype != np.bool_:
-        raise AttackInputError(
-            f"scores [N] and bool is_member [N] must match; got {scores.shape} and {is_member.dtype} {is_member.shape}"
-        )
-    if np.isnan(scores).any():
-        raise AttackInputError(f"{int(np.isnan(scores).sum())} scores are NaN")
+    scores, is_member = check_scored(scores, is_member, flags_name="is_member")
     n_members = int(np.count_nonzero(is_member))
     if n_members == 0 or n_members == len(is_member):
         raise AttackInputError(

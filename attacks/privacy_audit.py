@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from attacks.base import AttackInputError
+from attacks.base import AttackInputError, check_scored
 
 # The search for the crossing epsilon: a ladder 0, 1, 2, 4, ..., 2^12 brackets it (at such
 # epsilon q = 1 in floating point and the p-value is 1), then each refinement evaluates the
@@ -241,14 +241,7 @@ def choose_guesses(
 def _ranked_coins(scores: np.ndarray, coins: np.ndarray, *, seed: int) -> np.ndarray:
     """``coins [m]`` ordered by ``scores [m]``, highest first, ties in random order (never by
     position, which could follow membership)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    coins = np.asarray(coins)
-    if scores.ndim != 1 or coins.shape != scores.shape or coins.dtype != np.bool_:
-        raise AttackInputError(
-            f"scores [m] and bool coins [m] must match; got {scores.shape} and {coins.dtype} {coins.shape}"
-        )
-    if np.isnan(scores).any():
-        raise AttackInputError(f"{int(np.isnan(scores).sum())} scores are NaN")
+    scores, coins = check_scored(scores, coins, flags_name="coins")
     return coins[np.lexsort((np.random.default_rng(seed).random(len(scores)), -scores))]
 
 

@@ -73,6 +73,12 @@ class RMIAAttack(MembershipAttack):
         self.population = population
         self.seed = seed
 
+    @property
+    def min_models(self) -> int:
+        """1 OUT reference per candidate after leave-one-out (M - M // 2 - 1 >= 1), and for
+        ``a="auto"`` 2: the tuning reference, where it is OUT, must leave another OUT one."""
+        return 5 if self.a == "auto" else 3
+
     def _validate_options(self) -> None:
         if not (self.a == "auto" or (_is_real(self.a) and 0.0 <= self.a <= 1.0)):
             raise AttackInputError(f"a must be a number in [0, 1] or 'auto'; got {self.a!r}")

@@ -72,13 +72,19 @@ def create_model(
     except ArchitectureError:
         raise
     except failures as error:
+        fix = (
+            "fix the builder or its options"
+            if builder.user_code
+            else "pick an architecture that fits these inputs (mlp: any; cnn, resnet: images [channels, H, W]) or change its options"
+        )
         raise ArchitectureError(
             f"architecture {name!r}{_with(options)} cannot be built for inputs {tuple(input_shape)} and "
-            f"{num_classes} classes: {describe(error)}"
+            f"{num_classes} classes: {describe(error)}; {fix}"
         ) from None
     if not isinstance(model, nn.Module):
         raise ArchitectureError(
-            f"architecture {name!r} returned an object of type {type(model).__name__}, not a torch.nn.Module"
+            f"architecture {name!r} returned an object of type {type(model).__name__}, not a torch.nn.Module: "
+            "make the factory return the model itself (an nn.Module)"
         )
     return model
 
@@ -156,7 +162,7 @@ def _checked_options(builder: Builder, options: Mapping[str, Any] | None) -> dic
             raise ArchitectureError(f"option names of architecture {builder.spec!r} must be identifiers, got {key!r}")
         if key in _FROM_DATA:
             raise ArchitectureError(
-                f"option {key!r} of architecture {builder.spec!r} is set from the data set, not by an option"
+                f"option {key!r} of architecture {builder.spec!r} is set from the data set, not by an option: leave it out"
             )
         if builder.options is not None and key not in builder.options:
             close = difflib.get_close_matches(key, builder.options, n=1, cutoff=0.6)

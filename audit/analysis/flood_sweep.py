@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from audit.errors import AuditInputError
 from results.claims import FloodSweep, SweepPoint
 from results.records import RegimeResult
 from results.vocabulary import HEADLINE_FPR, RegimeKind
@@ -27,7 +28,11 @@ def sweep_levels(standard: RegimeResult) -> tuple[float, list[float]]:
     losses = [m.history[-1].test_loss for m in standard.models if m.history]
     test_loss = sum(losses) / len(losses) if losses else math.nan
     if not math.isfinite(test_loss) or test_loss <= 0:
-        raise ValueError(f"the standard models recorded no usable test loss ({test_loss}); cannot derive flood levels")
+        raise AuditInputError(
+            f"--flood-levels auto cannot derive flood levels: the standard models' mean test loss is {test_loss} "
+            "(the levels are multiples of it, so it must be a finite number > 0); give the levels yourself, "
+            "e.g. --flood-levels 0.05 0.1 0.3 (the standard models stay cached)"
+        )
     return test_loss, [float(f"{test_loss * m:.3g}") for m in MULTIPLIERS]  # 3 significant digits: readable labels
 
 

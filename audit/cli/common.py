@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -13,6 +14,31 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 EXIT_FAILED = 1  # the run could not finish (outputs not written); the message says what was kept
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+
+# What each command says on Ctrl-C: what it kept and how to go on.
+RESUME_FROM_CACHE = "every model finished so far is cached; run the same command again to resume"
+
+
+def run_command(prog: str, body: Callable[[], int], *, on_interrupt: str = RESUME_FROM_CACHE) -> int:
+    """``body()``'s exit code, or the one its error maps to, printed as one line on stderr:
+    bad input (:class:`~audit.errors.AuditInputError`, :class:`~attacks.AttackInputError`) 2,
+    an output that could not be written (:class:`~audit.errors.OutputError`) 1, Ctrl-C 130
+    with ``on_interrupt`` (what was kept, how to go on). Anything else is a bug: its traceback
+    is left to Python."""
+    from attacks.base import AttackInputError
+    from audit.errors import AuditInputError, OutputError
+
+    try:
+        return body()
+    except (AuditInputError, AttackInputError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OutputError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {on_interrupt}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 ARCHITECTURE_HELP = (

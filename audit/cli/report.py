@@ -2,35 +2,41 @@
 
 Nothing is retrained or recomputed: the report is drawn from the stored results, so a new
 report layout (or a lost ``report.html``) costs seconds. Bad input (a missing folder or file,
-a results file from another version) ends with a one-line message and exit code 2.
+a results file from another version) ends with a one-line message and exit code 2; a report
+that cannot be written (a full disk, no permission), with one line and exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from audit.cli.common import EXIT_BAD_INPUT
-from audit.errors import AuditInputError
+from audit.cli.common import OneLineErrorParser, run_command
+from audit.errors import AuditInputError, OutputError, one_line
 from reports import render_report
-from results.records import AuditResult
+from results.records import SCHEMA_VERSION, AuditResult
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    return run_command("python -m audit.report", lambda: _report(args))
+
+
+def _report(args: argparse.Namespace) -> int:
+    result = _load(args.run_dir)
+    output = args.output if args.output is not None else args.run_dir / "report.html"
+    if output.is_dir():
+        raise AuditInputError(f"--output {output} is a folder: give the report's file path, e.g. {output / 'report.html'}")
+    if not output.parent.is_dir():
+        raise AuditInputError(f"cannot write {output}: folder {output.parent} does not exist; create it or pick another --output")
     try:
-        result = _load(args.run_dir)
-        output = args.output if args.output is not None else args.run_dir / "report.html"
-        if not output.parent.is_dir():
-            raise AuditInputError(
-                f"cannot write {output}: folder {output.parent} does not exist; create it or pick another --output"
-            )
         render_report(result, output)
-    except AuditInputError as error:
-        print(f"python -m audit.report: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except OSError as error:
+        raise OutputError(
+            f"could not write the report to {output} ({error.strerror or error}); any previous report there is "
+            "untouched: fix the cause (free space, permissions) or pick another --output, and run the same command again"
+        ) from None
     return 0
 
 
@@ -47,36 +53,47 @@ def _load(run_dir: Path) -> AuditResult:
         raise AuditInputError(
             f"{path} not found: pass the folder of a finished run (python -m audit.run writes results.json there)"
         )
+    return read_result(path, rerun="re-run the audit")
+
+
+def read_result(path: Path, *, rerun: str) -> AuditResult:
+    """Read and validate the audit result in ``path`` (a ``results.json``), turning every way
+    it can be unusable into one :class:`AuditInputError`; ``rerun`` names how to write it
+    again (e.g. ``re-run the audit``)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise AuditInputError(f"cannot read {path}: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AuditInputError(
-            f"{path} is not valid JSON ({error}): re-run the audit to write it again"
+            f"cannot read {path}: {error.strerror or error}; give yourself read permission (e.g. chmod u+r {path})"
         ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AuditInputError(f"{path} is not valid JSON ({one_line(error, 160)}): {rerun} to write it again") from None
     if not isinstance(data, dict):
+        raise AuditInputError(f"{path} does not hold an audit result (top level is not an object): {rerun}")
+    if data.get("schema_version") != SCHEMA_VERSION:
         raise AuditInputError(
-            f"{path} does not hold an audit result (top level is not an object): re-run the audit"
+            f"{path}: results.json has schema version {data.get('schema_version')!r}; this flood-audit reads "
+            f"version {SCHEMA_VERSION}: {rerun} with this version"
         )
     try:
         return AuditResult.from_dict(data)
-    except ValueError as error:  # schema version mismatch: the message names the fix
-        raise AuditInputError(f"{path}: {error}") from None
-    except (KeyError, TypeError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise AuditInputError(
-            f"{path} does not match the results schema (problem at {error}): re-run the audit with this version"
+            f"{path} does not match the results schema (problem at {one_line(error, 160)}): {rerun} with this version"
         ) from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="python -m audit.report",
         description=(
             "Re-render the HTML privacy report of a finished audit from RUN_DIR/results.json, "
             "without retraining or recomputing anything. Writes RUN_DIR/report.html unless --output is given."
         ),
-        epilog="Exit codes: 0 report written; 2 unusable input (missing folder or results.json, wrong schema version).",
+        epilog=(
+            "Exit codes: 0 report written; 1 the report could not be written (a full disk, no permission); "
+            "2 unusable input (missing folder or results.json, wrong schema version)."
+        ),
     )
     parser.add_argument(
         "run_dir", type=Path, metavar="RUN_DIR", help="folder of a finished run, holding results.json"

@@ -8,20 +8,17 @@ standard training, flooding at two levels, iflood at one, and DP-SGD at epsilon 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from audit.cli.common import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
     OneLineErrorParser,
     add_architecture_arguments,
+    run_command,
 )
 from audit.cli.progress import TerminalProgress
 from audit.config import PRESETS, AuditConfig, config_fields, load_config_file
 from audit.data.canaries import CANARY_KINDS
-from audit.errors import AuditInputError, OutputError
+from audit.errors import AuditInputError
 from reports.readings import replicate_spreads
 from results.vocabulary import EXECUTORS, HEADLINE_FPR
 
@@ -221,34 +218,22 @@ def _list_attacks() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from attacks import AttackInputError
+    return run_command("python -m audit.run", lambda: _audit(argv))
 
+
+def _audit(argv: Sequence[str] | None) -> int:
+    args = parse_args(argv)
+    if args.list_attacks:
+        print(_list_attacks())
+        return 0
+    from audit.pipeline import run_audit
+
+    progress = TerminalProgress(quiet=args.quiet)
     try:
-        args = parse_args(argv)
-        if args.list_attacks:
-            print(_list_attacks())
-            return 0
-        from audit.pipeline import run_audit
-
-        progress = TerminalProgress(quiet=args.quiet)
-        try:
-            run = run_audit(config_from_args(args), events=progress)
-        finally:
-            progress.close()
-    except (AuditInputError, AttackInputError) as error:
-        print(f"python -m audit.run: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OutputError as error:
-        print(f"python -m audit.run: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print(
-            "\ninterrupted: every model finished so far is cached; run the same command again to resume",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
+        run = run_audit(config_from_args(args), events=progress)
+    finally:
+        progress.close()
     print(format_summary(run.result))
     print(f"\nreport: {run.report_path}")
     print(f"results: {run.directory / 'results.json'} (per-example scores: {run.directory / 'scores.npz'})")
     return 0
-

@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from audit.cli.common import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
     OneLineErrorParser,
+    run_command,
 )
 from audit.cli.progress import TerminalProgress
+from audit.cli.report import read_result
 from audit.errors import AuditInputError, OutputError
 from audit.findings import cifar10_study, digits_study, findings_page
 from results.files import write_text
-from results.records import AuditResult
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,37 +45,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return run_command("python -m audit.study", lambda: _study(args))
+
+
+def _study(args: argparse.Namespace) -> int:
     studies = [digits_study()]
     if args.cifar10 is not None:
         studies.append(cifar10_study(str(args.cifar10)))
     if args.only:
         studies = [s for s in studies if s.name == args.only]
         if not studies:
-            print("python -m audit.study: error: --only cifar10 needs --cifar10 PATH", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            raise AuditInputError("--only cifar10 needs --cifar10 PATH (an image folder of CIFAR-10)")
     figures = args.docs / "findings"
-    try:
-        results = []
-        for study in studies:
-            stored = figures / f"{study.name}-results.json"
-            if not args.from_results:
-                _run(study, args.output_dir / study.name, quiet=args.quiet)
-                figures.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(args.output_dir / study.name / "results.json", stored)
-            if not stored.is_file():
-                raise AuditInputError(f"{stored} not found: run python -m audit.study without --from-results first")
-            results.append((study.name, study.title, AuditResult.from_dict(_read_json(stored))))
-        write_text(args.docs / "FINDINGS.md", findings_page(results, figure_folder=figures, relative_to=args.docs))
-    except AuditInputError as error:
-        print(f"python -m audit.study: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OutputError as error:
-        print(f"python -m audit.study: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("\ninterrupted: every model finished so far is cached; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(f"wrote {args.docs / 'FINDINGS.md'} and its figures in {figures}")
+    results = []
+    for study in studies:
+        stored = figures / f"{study.name}-results.json"
+        if not args.from_results:
+            _run(study, args.output_dir / study.name, quiet=args.quiet)
+            source = args.output_dir / study.name / "results.json"
+            _write(
+                partial(_copy, source, stored),
+                f"could not copy {source} to {stored}",
+                again="run the same command again (every model is cached: nothing is retrained)",
+            )
+        if not stored.is_file():
+            raise AuditInputError(f"{stored} not found: run python -m audit.study without --from-results first")
+        result = read_result(stored, rerun="run python -m audit.study without --from-results")
+        results.append((study.name, study.title, result))
+    page = args.docs / "FINDINGS.md"
+    _write(
+        lambda: write_text(page, findings_page(results, figure_folder=figures, relative_to=args.docs)),
+        f"could not write {page} and its figures in {figures}",
+        again=f"run python -m audit.study --from-results --docs {args.docs} (it trains nothing)",
+    )
+    print(f"wrote {page} and its figures in {figures}")
     return 0
 
 
@@ -93,7 +94,15 @@ def _run(study, output_dir: Path, *, quiet: bool) -> None:
         progress.close()
 
 
-def _read_json(path: Path) -> dict:
-    import json
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
 
-    return json.loads(path.read_text(encoding="utf-8"))
+
+def _write(write: Callable[[], object], failed: str, *, again: str) -> None:
+    """Run ``write``; a file-system error becomes one :class:`OutputError` line: ``failed``
+    (what could not be written), the reason, and ``again`` (how to finish once fixed)."""
+    try:
+        write()
+    except OSError as error:
+        raise OutputError(f"{failed} ({error.strerror or error}): fix the cause (free space, permissions), then {again}") from None

@@ -10,24 +10,25 @@ normalisation, training history, epsilon spent). No pickle anywhere.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from audit.cli.common import (
-    EXIT_BAD_INPUT,
     OneLineErrorParser,
     add_architecture_arguments,
+    run_command,
 )
 from audit.config import AuditConfig, recipe_for, validate
 from audit.config.validation import validate_architecture
 from audit.data import Normalisation, load_dataset
-from audit.errors import AuditInputError
+from audit.errors import AuditInputError, OutputError
+from audit.pipeline.outputs import check_writable
 from audit.target import CHECKPOINT_FORMAT, manifest_path, read_indices
 from audit.training import TrainData, parse_regime, resolve_device, train
 from models import create_model, save_weights
@@ -74,10 +75,12 @@ def train_target(args: argparse.Namespace) -> Path:
         delta=args.delta,
         max_grad_norm=args.max_grad_norm,
         device=args.device,
-        **({"dp_learning_rate" if regime.is_private else "learning_rate": args.learning_rate} if args.learning_rate else {}),
+        **({"dp_learning_rate" if regime.is_private else "learning_rate": args.learning_rate} if args.learning_rate is not None else {}),
     )
     validate(config)
     recipe = recipe_for(config, regime)
+    weights = Path(args.output).with_suffix(".npz")
+    check_writable(weights.parent, what="output folder", option="--output")
     dataset = load_dataset(args.dataset, data_dir=args.data_dir or None, download=args.download)
     n = len(dataset.y)
     rng = np.random.default_rng(args.seed)
@@ -106,28 +109,18 @@ def train_target(args: argparse.Namespace) -> Path:
     ).to(device)
     outcome = train(model, TrainData(*tensors(members), *tensors(outside)), recipe, seed=args.seed)
 
-    weights = Path(args.output).with_suffix(".npz")
-    save_weights(outcome.model, weights)
-    write_json(
-        manifest_path(weights),
-        {
-            "format": CHECKPOINT_FORMAT,
-            "version": 1,
-            "architecture": recipe.architecture,
-            "architecture_options": recipe.architecture_options,
-            "input_shape": list(dataset.input_shape),
-            "num_classes": dataset.num_classes,
-            "dataset": args.dataset,
-            "data_fingerprint": dataset.fingerprint,
-            "members": members.tolist(),
-            "normalisation": normalisation.to_lists(),
-            "recipe": recipe.to_dict(),
-            "seed": args.seed,
-            "epsilon": outcome.epsilon,
-            "history": [asdict(e) for e in outcome.history],
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
-    )
+    written = False
+    try:
+        save_weights(outcome.model, weights)
+        written = True
+        write_json(manifest_path(weights), _manifest(args, recipe, dataset, members, normalisation, outcome))
+    except OSError as error:
+        if written:  # weights without their .json would load as a plain state_dict
+            weights.unlink(missing_ok=True)
+        raise OutputError(
+            f"could not write the checkpoint {weights} and {manifest_path(weights)} ({error.strerror or error}): "
+            "fix the cause (free space, permissions) or pick another --output, and run the same command again"
+        ) from None
     last = outcome.history[-1]
     print(
         f"trained {recipe.architecture} under {regime.label} on {len(members)} examples of {dataset.name}: "
@@ -138,12 +131,36 @@ def train_target(args: argparse.Namespace) -> Path:
     return weights
 
 
+def _manifest(args: argparse.Namespace, recipe, dataset, members: np.ndarray, normalisation, outcome) -> dict:
+    """The checkpoint's .json: what audit.run needs to rebuild, load and audit the model."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": 1,
+        "architecture": recipe.architecture,
+        "architecture_options": recipe.architecture_options,
+        "input_shape": list(dataset.input_shape),
+        "num_classes": dataset.num_classes,
+        "dataset": args.dataset,
+        "data_fingerprint": dataset.fingerprint,
+        "members": members.tolist(),
+        "normalisation": normalisation.to_lists(),
+        "recipe": recipe.to_dict(),
+        "seed": args.seed,
+        "epsilon": outcome.epsilon,
+        "history": [asdict(e) for e in outcome.history],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        train_target(args)
-    except AuditInputError as error:
-        print(f"python -m audit.train: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return 0
+    return run_command(
+        "python -m audit.train",
+        partial(_train, args),
+        on_interrupt="nothing was saved (audit.train trains one model); run the same command again",
+    )
 
+
+def _train(args: argparse.Namespace) -> int:
+    train_target(args)
+    return 0

@@ -33,7 +33,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise AuditInputError(f"config file {path} does not exist")
+        raise AuditInputError(f"config file {path} does not exist: check the --config path (a TOML file of option = value lines)")
     try:
         values = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

@@ -7,7 +7,7 @@ the valid choices, so the command line can print it as one line and exit with co
 
 from __future__ import annotations
 
-from attacks import available_attacks
+from attacks import DEFAULT_ATTACKS, available_attacks, create_attack
 from audit.config.files import check_field_types
 from audit.config.plan import regime_list
 from audit.data.canaries import check_canaries
@@ -26,19 +26,14 @@ from results.config import AuditConfig
 from results.vocabulary import EXECUTORS
 
 # Each candidate is calibrated on c_in - 1 member and c_out - 1 non-member references
-# (attacks.base): at least one of each needs c_in, c_out >= 2, so 4 models.
+# (attacks.base): at least one of each needs c_in, c_out >= 2, so 4 models. Some attacks need
+# more in the pool audit (their min_models: lira-online 6, lira-offline and rmia 5).
 MIN_MODELS = 4
 
 
 def validate(config: AuditConfig) -> AuditConfig:
     """Raise :class:`AuditInputError` for the first unusable value; returns ``config``."""
     check_field_types(config)
-    if config.models_per_regime < MIN_MODELS:
-        raise AuditInputError(
-            f"models per regime must be >= {MIN_MODELS} (each model is attacked with the others as references, "
-            f"which need a member and a non-member model for every candidate besides the target's), "
-            f"got {config.models_per_regime}"
-        )
     if config.replicates < 1:
         raise AuditInputError(f"replicates must be >= 1 (whole audits to repeat), got {config.replicates}")
     if config.dp_search_budget < 1:
@@ -70,6 +65,7 @@ def validate(config: AuditConfig) -> AuditConfig:
         )
     for name in (*config.attacks, config.main_attack):
         _check_choice("attack", name, available_attacks())
+    _check_models_per_regime(config)
     if not config.model and config.pool_size < MIN_POOL_SIZE:
         raise AuditInputError(
             f"pool size must be at least {MIN_POOL_SIZE} (each model trains on half of the pool), got {config.pool_size}"
@@ -98,6 +94,44 @@ def validate_architecture(config: AuditConfig, *, input_shape: tuple[int, ...], 
         return {**identity, "code": architecture_code_version(config.architecture)}
     except ArchitectureError as error:
         raise AuditInputError(str(error)) from None
+
+
+def _attack_needs(config: AuditConfig) -> dict[str, int]:
+    """The models per regime each attack of the pool audit needs (its ``min_models``): the
+    configured attacks, or every default one, and the main attack. Auditing a user's model
+    (``config.model``) fits every attack on all the references, with no model left out, and
+    :data:`MIN_MODELS` suffice; then this is empty."""
+    if config.model:
+        return {}
+    names = dict.fromkeys((*(config.attacks or DEFAULT_ATTACKS), config.main_attack))
+    return {name: create_attack(name).min_models for name in names if name in available_attacks()}
+
+
+def _check_models_per_regime(config: AuditConfig) -> None:
+    """Refuse too few models per regime before anything trains: fewer than :data:`MIN_MODELS`,
+    or fewer than an attack's leave-one-out needs, naming the attacks, how many each needs and
+    the flags that fix it (:func:`audit.pipeline.pools.check_attacks` is the last check)."""
+    models = config.models_per_regime
+    needs = _attack_needs(config)
+    required = max([MIN_MODELS, *needs.values()])
+    if models >= required:
+        return
+    listed = ", ".join(f"{name} needs {need}" for name, need in needs.items() if need > max(models, MIN_MODELS))
+    if models < MIN_MODELS:
+        raise AuditInputError(
+            f"models per regime must be >= {MIN_MODELS} (each model is attacked with the others as references, "
+            f"which need a member and a non-member model for every candidate besides the target's), got {models}: "
+            f"use --models-per-regime {required}" + (f" ({listed})" if listed else " or more")
+        )
+    short = [name for name, need in needs.items() if need > models]
+    enough = [name for name in needs if name not in short]
+    main = config.main_attack if config.main_attack in enough else (enough or ["loss"])[0]
+    raise AuditInputError(
+        f"models per regime must be >= {required} for the attacks configured, got {models}: {listed} (each model is "
+        f"attacked with the other {models - 1} as references, less a member and a non-member of each candidate); "
+        f"use --models-per-regime {required}, or leave {'that attack' if len(short) == 1 else 'those attacks'} out "
+        f"with --attacks {' '.join(enough) or main} --main-attack {main}"
+    )
 
 
 def _check_choice(what: str, value: str, choices) -> None:

@@ -275,7 +275,9 @@ def _decode_image(path: str) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
     except OSError as err:
-        raise AuditInputError(f"cannot decode image {path}: {one_line(err)}") from err
+        raise AuditInputError(
+            f"cannot decode image {path}: {one_line(err)}; remove or replace that file (every file in a class folder must be an image)"
+        ) from err
 
 
 def _stack_same_size(images: Iterable[np.ndarray], paths: list[str]) -> np.ndarray:
@@ -315,9 +317,9 @@ def _existing_path(text: str, *, spec: str, directory: bool) -> Path:
     """``text`` as a path that exists and is a directory (or a file)."""
     path = Path(text).expanduser()
     if not path.exists():
-        raise AuditInputError(f"dataset {spec!r}: {path} does not exist")
+        raise AuditInputError(f"dataset {spec!r}: {path} does not exist; check the path in --dataset")
     if directory and not path.is_dir():
         raise AuditInputError(f"dataset {spec!r}: {path} is not a directory (imagefolder: needs a folder of class folders)")
     if not directory and not path.is_file():
-        raise AuditInputError(f"dataset {spec!r}: {path} is not a file")
+        raise AuditInputError(f"dataset {spec!r}: {path} is not a file; npz: and csv: take a file: pass the file itself, not its folder")
     return path

@@ -44,7 +44,10 @@ def _read_npz(path: Path, *, wanted: tuple[str, ...]) -> tuple[dict[str, np.ndar
         with np.load(path, allow_pickle=False) as arrays:
             return {name: arrays[name] for name in wanted if name in arrays.files}, list(arrays.files)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise AuditInputError(f"{path} cannot be read as .npz without pickle: {one_line(err)}") from err
+        raise AuditInputError(
+            f"{path} cannot be read as .npz without pickle: {one_line(err)}; save plain numeric arrays again "
+            "with numpy.savez(PATH, x=features, y=labels)"
+        ) from err
 
 
 def _check_declared_sizes(path: Path, *, wanted: tuple[str, ...]) -> None:
@@ -61,7 +64,10 @@ def _check_declared_sizes(path: Path, *, wanted: tuple[str, ...]) -> None:
                     read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
                     shape, _, dtype = read_header(member)
                 except ValueError as err:
-                    raise AuditInputError(f"{path}: array {name} has an unreadable header: {one_line(err)}") from err
+                    raise AuditInputError(
+                        f"{path}: array {name} has an unreadable header: {one_line(err)}; the file is damaged: "
+                        "write it again with numpy.savez(PATH, x=features, y=labels)"
+                    ) from err
             size = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if size > limit:
                 raise AuditInputError(
@@ -96,7 +102,10 @@ def load_csv(name: str, path: Path, *, label_column: str) -> ArrayDataset:
             "and a label column other than 'label' is named as csv:PATH:COLUMN"
         )
     if len(header) < 2:
-        raise AuditInputError(f"{path} has no feature columns besides {label_column!r}")
+        raise AuditInputError(
+            f"{path} has no feature columns besides {label_column!r}; add the feature columns, or name the label "
+            "column with csv:PATH:COLUMN if it is another one"
+        )
     table = np.array(rows, dtype=str)  # [N, columns]
     columns = {column: _numeric_column(table[:, i], column=column, path=path) for i, column in enumerate(header)}
     labels = columns.pop(label_column)
@@ -114,13 +123,19 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
             rows = []
             for row in reader:
                 if row and len(row) != len(header):
-                    raise AuditInputError(f"{path}, line {reader.line_num}: {len(row)} fields but the header has {len(header)}")
+                    raise AuditInputError(
+                        f"{path}, line {reader.line_num}: {len(row)} fields but the header has {len(header)}; "
+                        "give every row one value per column (quote values that contain commas)"
+                    )
                 if row:
                     rows.append(row)
     except (UnicodeDecodeError, csv.Error) as err:
-        raise AuditInputError(f"{path} cannot be read as a UTF-8 CSV file: {one_line(err)}") from err
+        raise AuditInputError(
+            f"{path} cannot be read as a UTF-8 CSV file: {one_line(err)}; save it as UTF-8 CSV (comma-separated, "
+            "a header line first)"
+        ) from err
     if not rows:
-        raise AuditInputError(f"{path} has a header but no data rows")
+        raise AuditInputError(f"{path} has a header but no data rows; add one row per example below the header")
     return [column.strip() for column in header], rows
 
 
@@ -163,13 +178,22 @@ def _checked_dataset(
 def _labels_to_indices(labels: np.ndarray, *, source: Path) -> tuple[np.ndarray, int]:
     """Integer-like labels ``[N]`` -> int64 indices 0..K-1 (sorted order of the values), and K."""
     if not (np.issubdtype(labels.dtype, np.number) or labels.dtype == bool):
-        raise AuditInputError(f"{source}: labels have dtype {labels.dtype}; they must be integers")
+        raise AuditInputError(
+            f"{source}: labels have dtype {labels.dtype}; they must be integers: encode the classes as numbers first "
+            "(any integers; they are renumbered 0..K-1)"
+        )
     if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
         not_integer = ~np.isfinite(labels) | (labels != np.round(labels))
         if not_integer.any():
             row = int(np.argmax(not_integer))
-            raise AuditInputError(f"{source}: labels must be integers, but row {row} has {labels[row]}")
+            raise AuditInputError(
+                f"{source}: labels must be integers, but row {row} has {labels[row]}; use whole-number class labels "
+                "(a float column of class labels must hold whole numbers)"
+            )
     values, indices = np.unique(labels, return_inverse=True)
     if len(values) < 2:
-        raise AuditInputError(f"{source}: labels take {len(values)} distinct value(s); classification needs at least 2")
+        raise AuditInputError(
+            f"{source}: labels take {len(values)} distinct value(s); classification needs at least 2: check that the "
+            "labels are the right column (csv:PATH:COLUMN) or array (y), or add examples of another class"
+        )
     return indices.astype(np.int64), len(values)

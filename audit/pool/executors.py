@@ -199,9 +199,14 @@ class RayExecutor:
         for name, wanted in (("CPU", self.cpus_per_task), ("GPU", self.gpus_per_task)):
             if wanted > total.get(name, 0):
                 self.close()
+                fix = (
+                    "lower --threads (each task asks for that many CPUs)"
+                    if name == "CPU"
+                    else "use --device cpu, or --device auto (a GPU per task only where the cluster has one)"
+                )
                 raise AuditInputError(
                     f"a Ray task asks for {wanted:g} {name}s but the cluster has {total.get(name, 0):g}: "
-                    f"lower the {name}s per task or add nodes that have them"
+                    f"{fix}, or add nodes that have them"
                 )
         self._task = self._ray.remote(_train_in_worker).options(
             num_cpus=self.cpus_per_task, num_gpus=self.gpus_per_task, max_retries=max_retries, retry_exceptions=False
@@ -220,7 +225,14 @@ class RayExecutor:
             while pending:
                 (done,), _ = ray.wait(list(pending), num_returns=1)
                 del pending[done]
-                result: _GroupResult = ray.get(done)
+                try:
+                    result: _GroupResult = ray.get(done)
+                except ray.exceptions.RayTaskError as error:
+                    # Bad input met in the worker (training that diverged, ...): its one line,
+                    # not Ray's report with the worker's traceback.
+                    if isinstance(error.cause, AuditInputError):
+                        raise error.cause from None
+                    raise
                 if result.code != expected:
                     raise AuditInputError(
                         f"the Ray worker on {result.host} runs other training code than this process "
@@ -307,7 +319,10 @@ def _connect(ray, address: str | None) -> bool:
         ray.init(address=address, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as error:
         where = address or "RAY_ADDRESS or a new local instance"
-        raise AuditInputError(f"cannot connect to the Ray cluster at {where}: {one_line(error)}") from None
+        raise AuditInputError(
+            f"cannot connect to the Ray cluster at {where}: {one_line(error)}; check that the cluster is up "
+            "(ray start --head) and pass its address with --ray-address HOST:6379 (docs/cluster.md)"
+        ) from None
     return True
 
 

@@ -22,15 +22,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from audit.errors import AuditInputError
 from audit.pool.cache import CachedModel
 from audit.training import TrainData, TrainRecipe, predict_logits, train
 from audit.training.ensemble import (
     EnsembleData,
     initial_models,
-    supports_ensemble,
     train_ensemble,
 )
 from audit.training.private import make_dp_compatible
+from audit.training.stacked_forward import ensemble_refusal
 
 # Models trained together at most: an interruption loses at most one group's work.
 GROUP_SIZE = 16
@@ -54,9 +55,13 @@ def choose_trainer(requested: str, *, recipe: TrainRecipe, data: PoolData, num_c
     if requested == "sequential":
         return "sequential"
     (probe,) = _fresh_models(recipe, seeds=[0], data=data, num_classes=num_classes)
-    allowed = supports_ensemble(probe[0])
+    refusal = ensemble_refusal(probe[0])
+    allowed = refusal is None
     if requested == "ensemble" and not allowed:
-        raise ValueError(f"architecture {recipe.architecture!r} cannot train as an ensemble (buffers or dropout); use --trainer sequential")
+        raise AuditInputError(
+            f"architecture {recipe.architecture!r} cannot train as an ensemble under {recipe.regime.label}: {refusal}; "
+            "use --trainer sequential, or --trainer auto (together wherever the architecture allows)"
+        )
     return "ensemble" if allowed else "sequential"
 
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from audit.errors import AuditInputError
 
+_FORMS = "give the examples' indices in the data set as --dataset loads it (.npy, a JSON list, or text)"
+
 
 def read_indices(path: str | Path, *, num_examples: int, what: str) -> np.ndarray:
     """Example indices from ``.npy``, ``.json`` (a list, or an object with a ``members`` /
@@ -18,7 +20,7 @@ def read_indices(path: str | Path, *, num_examples: int, what: str) -> np.ndarra
     """
     path = Path(path)
     if not path.is_file():
-        raise AuditInputError(f"{what} file {path} does not exist")
+        raise AuditInputError(f"{what} file {path} does not exist: check the --{what} path")
     try:
         if path.suffix == ".npy":
             raw = np.load(path, allow_pickle=False)
@@ -41,9 +43,9 @@ def check_indices(raw: object, *, num_examples: int, source: str) -> np.ndarray:
     try:
         values = np.asarray(raw, dtype=np.float64).ravel()
     except (ValueError, TypeError):
-        raise AuditInputError(f"{source} must hold integer indices") from None
+        raise AuditInputError(f"{source} must hold integer indices: {_FORMS}") from None
     if values.size == 0:
-        raise AuditInputError(f"{source} holds no indices")
+        raise AuditInputError(f"{source} holds no indices: {_FORMS}")
     if not np.all(values == np.round(values)):
         raise AuditInputError(f"{source} holds non-integer values; indices must be whole numbers")
     indices = values.astype(np.int64)
@@ -56,6 +58,7 @@ def check_indices(raw: object, *, num_examples: int, source: str) -> np.ndarray:
     unique, counts = np.unique(indices, return_counts=True)
     if (counts > 1).any():
         raise AuditInputError(
-            f"{source} lists {int((counts > 1).sum())} indices more than once (first: {unique[counts > 1][0]})"
+            f"{source} lists {int((counts > 1).sum())} indices more than once (first: {unique[counts > 1][0]}): "
+            "list each example once (e.g. numpy.unique of the indices)"
         )
     return indices

@@ -32,9 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from audit.errors import AuditInputError
+from audit.errors import AuditInputError, one_line
 from audit.training.private import make_dp_compatible
-from models import create_model
+from models import ArchitectureError, create_model
 
 CHECKPOINT_FORMAT = "flood-audit-checkpoint"
 # Prefixes wrappers put on every key: DataParallel / DDP, Opacus' GradSampleModule, torch.compile.
@@ -79,7 +79,10 @@ def load_target_model(
     ``package.module:factory`` spec imports that module)."""
     path = Path(path)
     if not path.is_file():
-        raise AuditInputError(f"model file {path} does not exist")
+        raise AuditInputError(
+            f"model file {path} does not exist: check the --model path (a TorchScript file, a state_dict, "
+            "or the .npz of a checkpoint python -m audit.train wrote)"
+        )
     _check_model_file(path)
     manifest = _read_manifest(path)
     if manifest:
@@ -104,7 +107,7 @@ def load_target_model(
         return TargetModel(module.eval(), "TorchScript")
     described = f"{architecture}{_with(options)}"
     if path.suffix == ".npz":
-        module = create_model(architecture, input_shape=input_shape, num_classes=num_classes, options=options)
+        module = _build(architecture, input_shape=input_shape, num_classes=num_classes, options=options)
         return TargetModel(_load_state(module, _npz_state(path), path=path, architecture=described), f"weights (.npz) as {described}")
     state = _torch_load(path, trust_pickle=trust_pickle)
     if isinstance(state, nn.Module):  # only reachable with --trust-pickle
@@ -114,7 +117,7 @@ def load_target_model(
             state = state[wrapper]
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise AuditInputError(f"model file {path} holds neither a state_dict nor TorchScript; save model.state_dict() or use torch.jit.save")
-    module = create_model(architecture, input_shape=input_shape, num_classes=num_classes, options=options)
+    module = _build(architecture, input_shape=input_shape, num_classes=num_classes, options=options)
     return TargetModel(_load_state(module, state, path=path, architecture=described), f"state_dict as {described}")
 
 
@@ -137,8 +140,17 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     candidate = manifest_path(path)
     if path.suffix != ".npz" or not candidate.is_file():
         return {}
-    manifest = json.loads(candidate.read_text())
-    return manifest if manifest.get("format") == CHECKPOINT_FORMAT else {}
+    fix = f"write the checkpoint again with python -m audit.train, or move {candidate.name} away to load {path.name} as plain weights"
+    try:
+        manifest = json.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AuditInputError(f"checkpoint description {candidate} cannot be read ({one_line(error, 160)}): {fix}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != CHECKPOINT_FORMAT:
+        return {}
+    missing = [key for key in ("architecture", "input_shape", "num_classes") if key not in manifest]
+    if missing:
+        raise AuditInputError(f"checkpoint description {candidate} lacks {', '.join(missing)}: {fix}")
+    return manifest
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -156,7 +168,10 @@ def _check_model_file(path: Path) -> None:
     with open(path, "rb") as handle:
         head = handle.read(2)
     if not head:
-        raise AuditInputError(f"model file {path} is empty")
+        raise AuditInputError(
+            f"model file {path} is empty: check the --model path, or save the model again "
+            "(torch.save(model.state_dict(), PATH) or torch.jit.save)"
+        )
     if not zipfile.is_zipfile(path) and head[:1] != b"\x80":
         raise AuditInputError(
             f"model file {path} is not a model file (neither TorchScript, a torch.save state_dict, nor a "
@@ -171,7 +186,8 @@ def _torch_load(path: Path, *, trust_pickle: bool) -> Any:
         # Code in the pickle shows as an "Unsupported global"; anything else is a damaged file.
         if "unsupported global" not in str(error).lower():
             raise AuditInputError(
-                f"model file {path} is damaged or not a PyTorch file (its contents cannot be read as saved tensors)"
+                f"model file {path} is damaged or not a PyTorch file (its contents cannot be read as saved tensors): "
+                "check the --model path, or save the model again (torch.save(model.state_dict(), PATH))"
             ) from None
         if not trust_pickle:
             raise AuditInputError(
@@ -181,7 +197,10 @@ def _torch_load(path: Path, *, trust_pickle: bool) -> Any:
             ) from None
         return torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, EOFError, OSError) as error:
-        raise AuditInputError(f"model file {path} cannot be read as a PyTorch file: {str(error).splitlines()[0]}") from None
+        raise AuditInputError(
+            f"model file {path} cannot be read as a PyTorch file ({one_line(error, 160)}): check the --model path, "
+            "or save the model again (torch.save(model.state_dict(), PATH) or torch.jit.save)"
+        ) from None
 
 
 def _checkpoint_module(manifest: dict[str, Any]) -> nn.Module:
@@ -189,7 +208,7 @@ def _checkpoint_module(manifest: dict[str, Any]) -> nn.Module:
     and, for a model trained with DP-SGD, the same substitutions training made (BatchNorm ->
     GroupNorm, ...), which are a function of the architecture alone."""
     input_shape = tuple(manifest["input_shape"])
-    module = create_model(
+    module = _build(
         manifest["architecture"],
         input_shape=input_shape,
         num_classes=manifest["num_classes"],
@@ -206,8 +225,12 @@ def _npz_state(path: Path) -> dict[str, torch.Tensor]:
     try:
         with np.load(path, allow_pickle=False) as arrays:
             return {name: torch.from_numpy(arrays[name]) for name in arrays.files}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise AuditInputError(f"weights file {path} cannot be read as an .npz of arrays ({type(error).__name__})") from None
+    except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        # TypeError: a member that is no .npy array (numpy hands back its bytes) or of a dtype torch lacks.
+        raise AuditInputError(
+            f"weights file {path} cannot be read as an .npz of arrays ({type(error).__name__}): write it again "
+            "(python -m audit.train, or numpy.savez(PATH, **arrays) of the state_dict's tensors)"
+        ) from None
 
 
 def _load_state(module: nn.Module, state: dict[str, torch.Tensor], *, path: Path, architecture: str) -> nn.Module:
@@ -233,7 +256,9 @@ def _load_state(module: nn.Module, state: dict[str, torch.Tensor], *, path: Path
         module.load_state_dict(state)
     except RuntimeError as error:  # e.g. a tensor of a dtype that cannot be copied into the parameter
         raise AuditInputError(
-            f"weights in {path} cannot be loaded into architecture {architecture!r} ({str(error).splitlines()[0][:160]})"
+            f"weights in {path} cannot be loaded into architecture {architecture!r} ({one_line(error, 160)}): save "
+            "them again from the trained model as floating-point tensors, or name the architecture it was trained "
+            "with using --arch"
         ) from None
     return module.eval()
 
@@ -249,6 +274,15 @@ def _without_wrapper_prefixes(state: dict[str, torch.Tensor], *, expected) -> di
     return state
 
 
+def _build(architecture: str, **shape_and_options: Any) -> nn.Module:
+    """:func:`models.create_model`, its :class:`~models.ArchitectureError` (an architecture
+    that cannot be built for this data, e.g. ``cnn`` on tabular features) as bad input."""
+    try:
+        return create_model(architecture, **shape_and_options)
+    except ArchitectureError as error:
+        raise AuditInputError(str(error)) from None
+
+
 def _few(keys: list[str]) -> str:
     return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
 
@@ -262,7 +296,7 @@ def _check_architecture(
 ) -> None:
     """Reference models are trained as ``architecture``: a TorchScript model whose parameter
     shapes differ would be compared against references of another architecture."""
-    reference = create_model(architecture, input_shape=input_shape, num_classes=num_classes, options=options)
+    reference = _build(architecture, input_shape=input_shape, num_classes=num_classes, options=options)
     theirs = [tuple(p.shape) for p in module.parameters()]
     ours = [tuple(p.shape) for p in reference.parameters()]
     if theirs != ours:

@@ -34,7 +34,7 @@ from torch import nn
 from audit.training.ensemble_batches import ModelRows
 from audit.training.ensemble_trainer import EnsembleData, EnsembleTrainer, cross_entropy
 from audit.training.loop import HISTORY_EXAMPLES
-from audit.training.recipe import TrainRecipe
+from audit.training.recipe import TrainRecipe, divergence_error
 from audit.training.stacked_forward import (
     EnsembleUnsupported,
     StackedModel,
@@ -121,7 +121,7 @@ def train_ensemble(
 
     Raises :class:`~audit.training.stacked_forward.EnsembleUnsupported` for an architecture
     that cannot be stacked (train it with ``train()``), ``AuditInputError`` for DP settings
-    the sequential path refuses too, ``FloatingPointError`` when a model diverges.
+    the sequential path refuses too, and when a model diverges (its loss not finite).
     """
     start = time.perf_counter()
     snapshot_epochs = sorted(set(snapshot_epochs))
@@ -140,10 +140,7 @@ def train_ensemble(
             histories[m].append(record)
         diverged = [m for m, h in enumerate(histories) if not np.isfinite(h[-1].eval_train_loss)]
         if diverged:
-            raise FloatingPointError(
-                f"training diverged at epoch {epoch} for model(s) {diverged} (loss is not finite): lower the "
-                f"learning rate (now {recipe.learning_rate})"
-            )
+            raise divergence_error(recipe, epoch=epoch, models=diverged)
         if epoch in snapshot_epochs:
             snapshots.append(_query_logits(stacked, queries))
     logits = _query_logits(stacked, queries)

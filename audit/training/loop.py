@@ -19,7 +19,7 @@ from torch import nn
 
 from audit.training.batches import TrainData, shuffled_batches
 from audit.training.private import make_dp_compatible, make_private
-from audit.training.recipe import TrainRecipe
+from audit.training.recipe import TrainRecipe, divergence_error
 from models import prepare_for_device, training_autocast, unwrap
 from results.records import EpochRecord
 
@@ -90,10 +90,7 @@ def train(
         model.eval()
         history.append(_epoch_record(model, data, epoch=epoch, train_loss=loss_sum / max(seen, 1)))
         if not np.isfinite(history[-1].eval_train_loss):
-            raise FloatingPointError(
-                f"training diverged at epoch {epoch} (loss is not finite): lower the learning rate "
-                f"(now {recipe.learning_rate})"
-            )
+            raise divergence_error(recipe, epoch=epoch)
         if on_epoch_end is not None:
             with torch.no_grad():
                 on_epoch_end(epoch, unwrap(model))

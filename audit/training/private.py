@@ -31,6 +31,11 @@ from audit.training.recipe import TrainRecipe
 
 # How autograd words the errors in-place updates of a hooked layer's output cause.
 _IN_PLACE_ERROR = re.compile(r"in-?place", re.IGNORECASE)
+# The fix every "cannot be trained with DP-SGD" message names.
+_NO_DP_FIX = (
+    "pick an architecture without that layer with --arch (e.g. GroupNorm instead of BatchNorm), "
+    "or leave DP-SGD out (--epsilons with no value, or no dp:EPS in --regimes)"
+)
 
 
 @dataclass
@@ -68,7 +73,7 @@ def make_dp_compatible(model: nn.Module, *, architecture: str, example_input: to
         return compatible
     done = f" after {', '.join(summarise_substitutions(compatible.substitutions))}" if compatible.substitutions else ""
     if not _IN_PLACE_ERROR.search(str(failure)):
-        raise AuditInputError(f"architecture {architecture!r} cannot be trained with DP-SGD{done}: {one_line(failure)}")
+        raise AuditInputError(f"architecture {architecture!r} cannot be trained with DP-SGD{done}: {one_line(failure)}; {_NO_DP_FIX}")
     try:
         traced = _out_of_place(compatible.model, example_input)
     except Exception as error:  # noqa: BLE001 - tracing runs the architecture's own code: any failure means "cannot"
@@ -79,7 +84,7 @@ def make_dp_compatible(model: nn.Module, *, architecture: str, example_input: to
         ) from None
     failure = _probe(traced, example_input)
     if failure is not None:
-        raise AuditInputError(f"architecture {architecture!r} cannot be trained with DP-SGD{done}: {one_line(failure)}")
+        raise AuditInputError(f"architecture {architecture!r} cannot be trained with DP-SGD{done}: {one_line(failure)}; {_NO_DP_FIX}")
     rewrite = f"in-place tensor updates -> out-of-place (torch.fx) at {type(compatible.model).__name__}.forward"
     return DpCompatible(traced, [*compatible.substitutions, rewrite])
 
@@ -111,12 +116,14 @@ def make_private(model, optimizer, data: TrainData, recipe: TrainRecipe, *, seed
     errors = ModuleValidator.validate(model, strict=False)
     if errors:
         raise AuditInputError(
-            f"architecture {recipe.architecture!r} cannot be trained with DP-SGD: {errors[0]} "
-            "(use GroupNorm instead of BatchNorm)"
+            f"architecture {recipe.architecture!r} cannot be trained with DP-SGD: {one_line(errors[0])}; {_NO_DP_FIX}"
         )
     n = len(data.y_train)
     if regime.delta is None or not 0 < regime.delta < 1 / n:
-        raise AuditInputError(f"delta must be in (0, 1/n) = (0, {1 / n:.2g}) for {n} training examples, got {regime.delta}")
+        raise AuditInputError(
+            f"delta must be in (0, 1/n) = (0, {1 / n:.2g}) for {n} training examples, got {regime.delta}: "
+            f"lower --delta below {1 / n:.2g}, e.g. --delta {1 / (10 * n):.1g}"
+        )
     dataset = torch.utils.data.TensorDataset(data.x_train, data.y_train)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=recipe.batch_size, generator=torch.Generator().manual_seed(seed)
@@ -174,9 +181,11 @@ def noise_multiplier(*, epsilon: float, delta: float, sample_rate: float, epochs
             warnings.simplefilter("ignore")  # RDP order-range hints from the PRV domain estimate
             return float(accountant.get_epsilon(delta=delta))
 
-    high = get_noise_multiplier(
-        target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate, steps=steps, accountant="rdp"
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "optimal order is the largest alpha": a looser RDP start only
+        high = get_noise_multiplier(
+            target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate, steps=steps, accountant="rdp"
+        )
     high_eps = spent(high)
     while high_eps >= epsilon:  # rarely: PRV above RDP's calibration
         high *= 2.0
@@ -231,7 +240,7 @@ def _substitute_layers(model: nn.Module, *, architecture: str) -> DpCompatible:
         if fixer is None:
             raise AuditInputError(
                 f"architecture {architecture!r} cannot be trained with DP-SGD: {type(old).__name__} at {name or 'the top'} "
-                f"has no substitute in Opacus ({one_line(error, 160)})"
+                f"has no substitute in Opacus ({one_line(error, 160)}); {_NO_DP_FIX}"
             )
         new = fixer(old)
         device = next(itertools.chain(old.parameters(), old.buffers()), torch.empty(0)).device
@@ -248,7 +257,7 @@ def _substitute_layers(model: nn.Module, *, architecture: str) -> DpCompatible:
         name, error = remaining[0]
         raise AuditInputError(
             f"architecture {architecture!r} cannot be trained with DP-SGD even after "
-            f"{', '.join(summarise_substitutions(substitutions))}: {one_line(error, 200)} (at {name or 'the top'})"
+            f"{', '.join(summarise_substitutions(substitutions))}: {one_line(error, 200)} (at {name or 'the top'}); {_NO_DP_FIX}"
         )
     return DpCompatible(model, substitutions)
 

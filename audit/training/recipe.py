@@ -48,6 +48,20 @@ class TrainRecipe:
         return asdict(self)
 
 
+def divergence_error(recipe: TrainRecipe, *, epoch: int, models: list[int] | None = None) -> AuditInputError:
+    """The one-line error for training whose loss stopped being finite at ``epoch`` (``models``:
+    which of an ensemble's models), naming the regime, its settings and the flags that fix it."""
+    regime = recipe.regime
+    flag = "--dp-learning-rate (audit.train: --learning-rate)" if regime.is_private else "--learning-rate"
+    other = "sgd" if recipe.optimizer == "adam" else "adam"
+    which = f" for model(s) {models}" if models is not None else ""
+    return AuditInputError(
+        f"training diverged under {regime.label} at epoch {epoch}{which} (loss is not finite) with {recipe.optimizer} "
+        f"at learning rate {recipe.learning_rate:g}, batch size {recipe.batch_size}: lower the learning rate with "
+        f"{flag}, e.g. {recipe.learning_rate / 10:g}, or try --optimizer {other}"
+    )
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

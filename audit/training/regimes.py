@@ -62,7 +62,10 @@ class Regime:
                     "use iflood (per-example flooding) with dp instead"
                 )
             if not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
-                raise AuditInputError(f"max_grad_norm must be a finite number > 0, got {self.max_grad_norm}")
+                raise AuditInputError(
+                    f"max_grad_norm must be a finite number > 0, got {self.max_grad_norm}: it is DP-SGD's per-example "
+                    "clipping norm; set it with --max-grad-norm, e.g. --max-grad-norm 1.0"
+                )
 
     @property
     def kind(self) -> RegimeKind:

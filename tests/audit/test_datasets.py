@@ -9,6 +9,7 @@ import shutil
 import struct
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -382,3 +383,59 @@ def test_unknown_spec_lists_the_valid_ones():
 def test_a_missing_path_is_named(tmp_path, kind):
     with pytest.raises(AuditInputError, match=f"{tmp_path / 'nowhere'} does not exist"):
         load_dataset(f"{kind}:{tmp_path / 'nowhere'}")
+
+
+# ---------------------------------------------------------------- every refusal names its fix
+
+
+def _npz(arrays):
+    def make(path):
+        np.savez(path / "bad.npz", **arrays)
+        return f"npz:{path / 'bad.npz'}"
+
+    return make
+
+
+def _csv(content: bytes):
+    def make(path):
+        (path / "bad.csv").write_bytes(content)
+        return f"csv:{path / 'bad.csv'}"
+
+    return make
+
+
+def _junk_npz(path):
+    with zipfile.ZipFile(path / "bad.npz", "w") as archive:
+        archive.writestr("x.npy", b"junk")
+    return f"npz:{path / 'bad.npz'}"
+
+
+def _broken_image(path):
+    _write_images(path / "tree" / "a", 1)
+    _write_images(path / "tree" / "b", 1)
+    (path / "tree" / "b" / "broken.png").write_bytes(b"not a png")
+    return f"imagefolder:{path / 'tree'}"
+
+
+@pytest.mark.parametrize(
+    "make, fix",
+    [
+        (_npz({"x": np.zeros((3, 2)), "y": np.array([0.0, 0.5, 1.0])}), "use whole-number class labels"),
+        (_npz({"x": np.zeros((2, 2)), "y": np.array(["a", "b"])}), "encode the classes as numbers first"),
+        (_npz({"x": np.zeros((2, 2)), "y": np.array([4, 4])}), "or add examples of another class"),
+        (_npz({"x": np.array([[None], [1]], dtype=object), "y": np.array([0, 1])}), "save plain numeric arrays again with numpy.savez"),
+        (_junk_npz, "has an unreadable header: EOF: reading magic string, expected 8 bytes got 4; the file is damaged: write it again"),
+        (_csv(b"a,label\n1,0\n2\n"), "give every row one value per column"),
+        (_csv(b"a,label\n"), "add one row per example below the header"),
+        (_csv(b"label\n0\n1\n"), "add the feature columns"),
+        (_csv(b"a,label\n\xff\xfe,0\n"), "save it as UTF-8 CSV"),
+        (lambda path: f"csv:{path / 'nowhere.csv'}", "does not exist; check the path in --dataset"),
+        (lambda path: f"npz:{path}", "is not a file; npz: and csv: take a file: pass the file itself, not its folder"),
+        (_broken_image, "remove or replace that file"),
+    ],
+)
+def test_each_refusal_names_the_fix(tmp_path, make, fix):
+    spec = make(tmp_path)
+    with pytest.raises(AuditInputError) as caught:
+        load_dataset(spec, cache_dir=tmp_path / "cache") if spec.startswith("imagefolder:") else load_dataset(spec)
+    assert fix in str(caught.value) and "\n" not in str(caught.value)

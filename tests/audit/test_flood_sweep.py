@@ -8,6 +8,7 @@ import pytest
 
 from audit.analysis.flood_sweep import MULTIPLIERS, flood_sweep, recommend, sweep_levels
 from audit.analysis.matching import match_dp_accuracy
+from audit.errors import AuditInputError
 from audit.run import main as run_main
 from results.claims import SweepPoint
 from results.records import (
@@ -43,6 +44,15 @@ def _regime(label, kind, *, accuracy, tpr, canary_tpr=None, test_loss=0.5, **par
 def test_levels_are_multiples_of_the_standard_models_test_loss():
     loss, levels = sweep_levels(_regime("standard", "standard", accuracy=0.9, tpr=0.05, test_loss=0.4))
     assert loss == pytest.approx(0.4) and levels == pytest.approx([0.4 * m for m in MULTIPLIERS])
+
+
+@pytest.mark.parametrize("test_loss", [0.0, float("inf"), float("nan")])
+def test_a_test_loss_levels_cannot_be_derived_from_is_bad_input_naming_the_fix(test_loss):
+    with pytest.raises(AuditInputError) as error:
+        sweep_levels(_regime("standard", "standard", accuracy=0.9, tpr=0.05, test_loss=test_loss))
+    message = str(error.value)
+    assert f"--flood-levels auto cannot derive flood levels: the standard models' mean test loss is {test_loss}" in message
+    assert "e.g. --flood-levels 0.05 0.1 0.3" in message and "\n" not in message
 
 
 def test_the_rule_picks_the_lowest_leak_within_the_tolerance():

@@ -153,6 +153,18 @@ def test_a_worker_with_other_training_code_is_refused(ray_instance, pool_inputs,
 
 
 @pytest.mark.slow
+def test_bad_input_met_in_a_worker_comes_back_as_its_one_line(ray_instance, pool_inputs, tmp_path):
+    """Training that diverges in a Ray task is the same one-line error as in this process,
+    not Ray's report with the worker's traceback."""
+    diverging = TrainRecipe(architecture="mlp", epochs=1, batch_size=64, learning_rate=1e30)
+    tiny = {**pool_inputs, "recipe": diverging, "keep": pool_inputs["keep"][:1]}
+    with pytest.raises(AuditInputError) as error:
+        train_pool(cache_dir=tmp_path, executor=executors_module.RayExecutor(gpus_per_task=0), **tiny)
+    assert type(error.value) is AuditInputError
+    assert str(error.value).startswith("training diverged under standard at epoch 1") and "\n" not in str(error.value)
+
+
+@pytest.mark.slow
 def test_task_resources_fit_the_cluster(ray_instance):
     """On 2 CPUs and no GPU: no GPU per task unless asked for, and then refused (a task
     would wait forever); an unset group size spreads a pool over both CPUs."""
@@ -161,6 +173,42 @@ def test_task_resources_fit_the_cluster(ray_instance):
     assert [executor._spread(count) for count in (1, 3, 4, 40)] == [1, 2, 2, 16]
     with pytest.raises(AuditInputError, match="asks for 1 GPUs but the cluster has 0"):
         create_executor("ray", device="cuda")
+
+
+class _FakeRay:
+    """Just enough of Ray's module for the executor's checks: a running cluster of ``resources``,
+    or, with ``refuse``, an ``init`` that fails."""
+
+    def __init__(self, resources=None, refuse=None):
+        self.resources, self.refuse = resources or {}, refuse
+
+    def is_initialized(self):
+        return self.refuse is None
+
+    def init(self, **kwargs):
+        raise self.refuse
+
+    def cluster_resources(self):
+        return self.resources
+
+
+@pytest.mark.parametrize(
+    "device, threads, words",
+    [
+        ("cuda", 1, "asks for 1 GPUs but the cluster has 0: use --device cpu, or --device auto"),
+        ("cpu", 4, "asks for 4 CPUs but the cluster has 2: lower --threads"),
+    ],
+)
+def test_task_resources_the_cluster_lacks_name_the_flag(monkeypatch, device, threads, words):
+    monkeypatch.setattr(executors_module, "_import_ray", lambda: _FakeRay({"CPU": 2.0}))
+    with pytest.raises(AuditInputError, match=words):
+        create_executor("ray", device=device, threads=threads)
+
+
+def test_a_cluster_ray_cannot_connect_to_names_the_flag(monkeypatch):
+    monkeypatch.setattr(executors_module, "_import_ray", lambda: _FakeRay(refuse=ConnectionError("no cluster found")))
+    with pytest.raises(AuditInputError, match="no cluster found; check that the cluster is up .* --ray-address HOST:6379"):
+        create_executor("ray", ray_address="auto")
 
 
 def test_an_address_where_nothing_listens_is_refused_at_once():

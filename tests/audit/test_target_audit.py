@@ -87,8 +87,8 @@ def test_train_then_audit_round_trip(tmp_path):
     assert labels == ["your model (flood(b=0.3))", "standard baseline"]
 
 
-def _one_line_error(args, capsys):
-    code = main([*args, *SMALL])
+def _one_line_error(args, capsys, *, after_small=()):
+    code = main([*args, *SMALL, *after_small])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     return err[0]
@@ -144,9 +144,13 @@ def test_pickled_model_is_refused_unless_trusted(trained, tmp_path, capsys):
 
 
 def test_missing_data_path_and_offline_download(tmp_path, capsys, monkeypatch):
-    message = _one_line_error(["--dataset", f"imagefolder:{tmp_path / 'absent'}", "--output-dir", str(tmp_path)], capsys)
+    # A pool audit (no --model): lira-offline's leave-one-out needs 5 models per regime.
+    pool = ["--models-per-regime", "5"]
+    message = _one_line_error(["--dataset", f"imagefolder:{tmp_path / 'absent'}", "--output-dir", str(tmp_path)], capsys, after_small=pool)
     assert "absent" in message
-    message = _one_line_error(["--dataset", "cifar10", "--data-dir", str(tmp_path / "empty"), "--output-dir", str(tmp_path)], capsys)
+    message = _one_line_error(
+        ["--dataset", "cifar10", "--data-dir", str(tmp_path / "empty"), "--output-dir", str(tmp_path)], capsys, after_small=pool
+    )
     assert "--download" in message
 
     import urllib.error

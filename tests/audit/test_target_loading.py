@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import warnings
+import zipfile
 
 import pytest
 import torch
 
 from audit.errors import AuditInputError
+from audit.target.indices import check_indices, read_indices
 from audit.target.loading import CHECKPOINT_FORMAT, load_target_model, manifest_path
 from audit.training.private import make_dp_compatible
 from models import create_model, save_weights
@@ -150,3 +152,46 @@ def test_a_module_prefix_that_belongs_to_the_architecture_is_kept(tmp_path):
     assert all(key.startswith("module.") for key in original.state_dict())
     torch.save(original.state_dict(), tmp_path / "weights.pt")
     _same_outputs(_load(tmp_path / "weights.pt", name), original)
+
+
+def test_an_architecture_that_cannot_be_built_for_the_data_is_bad_input(tmp_path):
+    torch.save(create_model("mlp", input_shape=(6,), num_classes=5).state_dict(), tmp_path / "tabular.pt")
+    with pytest.raises(AuditInputError) as error:  # an AuditInputError, not the models layer's ArchitectureError
+        load_target_model(tmp_path / "tabular.pt", architecture="cnn", input_shape=(6,), num_classes=5, trust_pickle=False)
+    assert type(error.value) is AuditInputError
+    assert "architecture 'cnn' cannot be built for inputs (6,)" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_file_errors_name_the_fix(tmp_path):
+    assert "does not exist: check the --model path" in _refusal(tmp_path / "nowhere.pt", "cnn")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    assert "save the model again" in _refusal(tmp_path / "empty.pt", "cnn")
+    with zipfile.ZipFile(tmp_path / "bad.npz", "w") as archive:  # a zip, but its array is no .npy
+        archive.writestr("weight.npy", b"not an array")
+    assert "cannot be read as an .npz of arrays (TypeError): write it again" in _refusal(tmp_path / "bad.npz", "cnn")
+
+
+@pytest.mark.parametrize("manifest, words", [("{not json", "cannot be read"), (json.dumps({"format": CHECKPOINT_FORMAT}), "lacks architecture")])
+def test_a_damaged_checkpoint_description_is_one_line(tmp_path, manifest, words):
+    save_weights(_model(f"{USER}:small_bn_cnn"), tmp_path / "target.npz")
+    manifest_path(tmp_path / "target.npz").write_text(manifest)
+    message = _refusal(tmp_path / "target.npz", f"{USER}:small_bn_cnn")
+    assert words in message and "write the checkpoint again with python -m audit.train" in message
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("", "holds no indices: give the examples' indices"),
+        ("1 2 2", "more than once (first: 2): list each example once"),
+    ],
+)
+def test_index_files_name_the_fix(tmp_path, content, words):
+    (tmp_path / "members.txt").write_text(content)
+    with pytest.raises(AuditInputError) as error:
+        read_indices(tmp_path / "members.txt", num_examples=10, what="members")
+    assert words in str(error.value)
+    with pytest.raises(AuditInputError, match="does not exist: check the --non-members path"):
+        read_indices(tmp_path / "nowhere.npy", num_examples=10, what="non-members")
+    with pytest.raises(AuditInputError, match="must hold integer indices: give the examples' indices"):
+        check_indices([[1, 2], [3]], num_examples=10, source="members file m.json")

@@ -75,5 +75,31 @@ def test_dp_accepts_the_cnn_and_its_checkpoint_loads_into_a_plain_model(digits_h
 
 def test_dp_refuses_delta_not_below_one_over_n(digits_half):
     recipe = TrainRecipe(architecture="mlp", epochs=1, batch_size=64, learning_rate=1e-2, regime=parse_regime("dp:8", delta=0.1))
-    with pytest.raises(AuditInputError, match="delta must be in"):
+    with pytest.raises(AuditInputError, match="delta must be in") as error:
         train(create_model("mlp", input_shape=(1, 8, 8), num_classes=10), digits_half, recipe, seed=0)
+    assert "lower --delta below" in str(error.value) and "e.g. --delta " in str(error.value)
+
+
+class _LinearWithBuffer(torch.nn.Linear):
+    """A trainable layer with a buffer: DP-SGD has no per-example gradient rule for it."""
+
+    def __init__(self):
+        super().__init__(64, 10)
+        self.register_buffer("scale", torch.ones(1))
+
+
+def test_an_architecture_dp_sgd_cannot_train_names_the_flags_that_avoid_it(digits_half):
+    recipe = TrainRecipe(architecture="user", epochs=1, batch_size=64, learning_rate=1e-2, regime=parse_regime("dp:8", delta=1e-5))
+    with pytest.raises(AuditInputError) as error:
+        train(torch.nn.Sequential(torch.nn.Flatten(), _LinearWithBuffer()), digits_half, recipe, seed=0)
+    message = str(error.value)
+    assert "architecture 'user' cannot be trained with DP-SGD" in message and "\n" not in message
+    assert "with --arch" in message and "--epsilons with no value" in message
+
+
+def test_training_that_diverges_is_bad_input_naming_the_regime_and_the_fix(digits_half):
+    with pytest.raises(AuditInputError) as error:
+        _train(digits_half, "flood:0.3", epochs=2, learning_rate=1e30)
+    message = str(error.value)
+    assert message.startswith("training diverged under flood(b=0.3) at epoch 1 (loss is not finite) with adam at learning rate 1e+30")
+    assert "--learning-rate, e.g. 1e+29, or try --optimizer sgd" in message

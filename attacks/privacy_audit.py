@@ -229,13 +229,25 @@ def choose_guesses(
             raise AttackInputError(
                 f"reference scores of {attack or 'the attack'} have shape {scores.shape}; keep has {keep.shape}"
             )
-        ranked = [_ranked_coins(s, k, seed=seed) for s, k in zip(scores, keep)]
-        for k_plus, k_minus in grid:
-            correct = [_correct(c, k_plus=k_plus, k_minus=k_minus) for c in ranked]
-            mean = float(np.mean([bound(k_plus + k_minus, v) for v in correct]))
+        ranked = np.stack([_ranked_coins(s, k, seed=seed) for s, k in zip(scores, keep)])  # [R, m]
+        correct = _correct_counts(ranked, grid)  # [R, len(grid)]
+        for (k_plus, k_minus), column in zip(grid, correct.T):
+            mean = float(np.mean([bound(k_plus + k_minus, int(v)) for v in column]))
             if mean > best.mean_bound:
                 best = GuessChoice(attack, k_plus, k_minus, mean)
     return best
+
+
+def _correct_counts(ranked_coins: np.ndarray, grid: Sequence[tuple[int, int]]) -> np.ndarray:
+    """:func:`_correct` of every row of ``ranked_coins [R, m]`` for every ``(k_plus, k_minus)``
+    of ``grid`` at once, ``[R, len(grid)]``, from running counts of IN coins: IN coins among
+    the first k_plus, plus OUT coins among the last k_minus (k_minus less the IN coins there)."""
+    m = ranked_coins.shape[1]
+    ins_before = np.concatenate([np.zeros((len(ranked_coins), 1), np.int64), np.cumsum(ranked_coins, axis=1)], axis=1)
+    k_plus = np.array([p for p, _ in grid], dtype=np.int64)
+    k_minus = np.array([n for _, n in grid], dtype=np.int64)
+    ins_in_tail = ins_before[:, m : m + 1] - ins_before[:, m - k_minus]
+    return ins_before[:, k_plus] + k_minus - ins_in_tail
 
 
 def _ranked_coins(scores: np.ndarray, coins: np.ndarray, *, seed: int) -> np.ndarray:

@@ -12,6 +12,8 @@ from scipy import stats
 
 from attacks import AttackInputError
 from attacks.privacy_audit import (
+    _correct,
+    _correct_counts,
     audit_p_value,
     choose_guesses,
     count_guesses,
@@ -167,3 +169,13 @@ def test_errors_name_the_problem():
         epsilon_from_guesses(m=10, r=5, v=5, confidence=95)
     with pytest.raises(AttackInputError, match="bool coins"):
         count_guesses(np.zeros(4), np.zeros(4), k_plus=1, k_minus=1)
+
+
+def test_correct_counts_for_the_whole_grid_match_the_count_for_one_guess():
+    """Oracle: the vectorised count over models and grid is the slow one-guess count."""
+    rng = np.random.default_rng(3)
+    ranked = rng.random((5, 37)) < 0.5
+    grid = [*guess_grid(37), (37, 0), (0, 37), (1, 36), (36, 1)]
+    fast = _correct_counts(ranked, grid)
+    slow = [[_correct(row, k_plus=p, k_minus=n) for p, n in grid] for row in ranked]
+    np.testing.assert_array_equal(fast, slow)

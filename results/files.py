@@ -42,6 +42,12 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON-ready ``data`` to ``path`` atomically; NaN and infinity are refused."""
     write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")

@@ -9,6 +9,7 @@ that cannot be written (a full disk, no permission), with one line and exit code
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 from pathlib import Path
 
@@ -57,14 +58,16 @@ def _load(run_dir: Path) -> AuditResult:
 
 
 def read_result(path: Path, *, rerun: str) -> AuditResult:
-    """Read and validate the audit result in ``path`` (a ``results.json``), turning every way
-    it can be unusable into one :class:`AuditInputError`; ``rerun`` names how to write it
-    again (e.g. ``re-run the audit``)."""
+    """Read and validate the audit result in ``path`` (a ``results.json``, or gzip-compressed
+    ``results.json.gz``), turning every way it can be unusable into one
+    :class:`AuditInputError`; ``rerun`` names how to write it again (e.g. ``re-run the audit``)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError) as error:  # EOFError, BadGzipFile (an OSError): a damaged .gz
         raise AuditInputError(
-            f"cannot read {path}: {error.strerror or error}; give yourself read permission (e.g. chmod u+r {path})"
+            f"cannot read {path}: {getattr(error, 'strerror', None) or error}; give yourself read permission "
+            f"(e.g. chmod u+r {path}), or {rerun} if the file is damaged"
         ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AuditInputError(f"{path} is not valid JSON ({one_line(error, 160)}): {rerun} to write it again") from None

@@ -6,6 +6,7 @@ run as root, which no permission stops)."""
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 
 import pytest
@@ -121,7 +122,7 @@ def test_report_output_that_is_a_folder_is_bad_input(run_folder, capsys):
 
 def _stored(docs, content: str):
     (docs / "findings").mkdir(parents=True)
-    (docs / "findings" / "digits-results.json").write_text(content, encoding="utf-8")
+    (docs / "findings" / "digits-results.json.gz").write_bytes(gzip.compress(content.encode("utf-8")))
 
 
 @pytest.mark.parametrize(

@@ -43,3 +43,36 @@ def test_every_table_row_carries_the_results_figures(tmp_path, audit_result):
         assert percent(regime.mean("test_accuracy")) in row
         assert decimal(summary.auc) in row
         assert percent(summary.at(HEADLINE_FPR).tpr) in row
+
+
+def test_the_committed_findings_page_and_figures_are_those_of_the_stored_results(tmp_path):
+    """docs/FINDINGS.md and docs/findings/*.png, as committed, are what ``python -m
+    audit.study --from-results`` writes from the committed results: nothing edited by hand,
+    nothing left over from an older run."""
+    import shutil
+    from pathlib import Path
+
+    from audit.cli import study
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    stored = sorted((docs / "findings").glob("*-results.json.gz"))
+    if not stored:
+        pytest.skip("no stored study results in docs/findings")
+    (tmp_path / "findings").mkdir()
+    for path in stored:
+        shutil.copy(path, tmp_path / "findings" / path.name)
+    assert study.main(["--from-results", "--docs", str(tmp_path)]) == 0
+    assert (tmp_path / "FINDINGS.md").read_text(encoding="utf-8") == (docs / "FINDINGS.md").read_text(encoding="utf-8")
+    # PNG bytes depend on matplotlib's version (its bundled fonts and rasteriser): compare
+    # them where it is the one the results were drawn with, the figures' names everywhere.
+    drawn = sorted(path.name for path in (tmp_path / "findings").glob("*.png"))
+    assert drawn == sorted(path.name for path in (docs / "findings").glob("*.png"))
+    import gzip
+    import json
+
+    import matplotlib
+
+    environment = json.loads(gzip.decompress(stored[0].read_bytes()))["environment"]
+    if environment["packages"].get("matplotlib") == matplotlib.__version__:
+        for name in drawn:
+            assert (tmp_path / "findings" / name).read_bytes() == (docs / "findings" / name).read_bytes(), name

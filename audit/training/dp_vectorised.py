@@ -31,8 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad
 
-from audit.errors import AuditInputError
-from audit.training.private import noise_multiplier
+from audit.training.private import check_trainable_privately, noise_multiplier
 from audit.training.recipe import TrainRecipe
 
 CLIP_STABILITY = 1e-6  # Opacus adds it to the norm before dividing: C / (||g|| + 1e-6)
@@ -41,19 +40,9 @@ LayerParts = tuple[torch.Tensor, Callable[[torch.Tensor], dict[str, torch.Tensor
 
 
 def check_private(model: nn.Module, recipe: TrainRecipe, *, sizes: Sequence[int]) -> None:
-    """Refuse what :func:`audit.training.private.make_private` refuses, with its messages:
-    layers Opacus cannot train privately, and ``delta`` not below ``1/n`` for every model."""
-    from opacus.validators import ModuleValidator
-
-    errors = ModuleValidator.validate(model, strict=False)
-    if errors:
-        raise AuditInputError(
-            f"architecture {recipe.architecture!r} cannot be trained with DP-SGD: {errors[0]} "
-            "(use GroupNorm instead of BatchNorm)"
-        )
-    n, delta = max(sizes), recipe.regime.delta
-    if delta is None or not 0 < delta < 1 / n:
-        raise AuditInputError(f"delta must be in (0, 1/n) = (0, {1 / n:.2g}) for {n} training examples, got {delta}")
+    """Refuse what :func:`audit.training.private.make_private` refuses, with its messages
+    (:func:`~audit.training.private.check_trainable_privately`)."""
+    check_trainable_privately(model, recipe, sizes=sizes)
 
 
 def opacus_noise_multipliers(recipe: TrainRecipe, *, sample_rates: Sequence[float]) -> list[float]:

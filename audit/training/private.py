@@ -20,6 +20,7 @@ import math
 import re
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -101,6 +102,25 @@ def summarise_substitutions(substitutions: list[str]) -> list[str]:
     return [f"{count} x {kind}" for kind, count in kinds.items()]
 
 
+def check_trainable_privately(model: nn.Module, recipe: TrainRecipe, *, sizes: Sequence[int]) -> None:
+    """Refuse, as one line naming the fix, what DP-SGD cannot train: layers Opacus has no
+    per-example gradients for, and ``delta`` not below ``1/n`` for every training-set size
+    of ``sizes`` (one per model). Shared by :func:`make_private` and the vectorised path."""
+    from opacus.validators import ModuleValidator
+
+    errors = ModuleValidator.validate(model, strict=False)
+    if errors:
+        raise AuditInputError(
+            f"architecture {recipe.architecture!r} cannot be trained with DP-SGD: {one_line(errors[0])}; {_NO_DP_FIX}"
+        )
+    n, delta = max(sizes), recipe.regime.delta
+    if delta is None or not 0 < delta < 1 / n:
+        raise AuditInputError(
+            f"delta must be in (0, 1/n) = (0, {1 / n:.2g}) for {n} training examples, got {delta}: "
+            f"lower --delta below {1 / n:.2g}, e.g. --delta {1 / (10 * n):.1g}"
+        )
+
+
 def make_private(model, optimizer, data: TrainData, recipe: TrainRecipe, *, seed: int):
     """Wrap model and optimizer with Opacus for DP-SGD at the regime's target epsilon.
 
@@ -110,20 +130,9 @@ def make_private(model, optimizer, data: TrainData, recipe: TrainRecipe, *, seed
     far (PRV accountant).
     """
     from opacus import PrivacyEngine
-    from opacus.validators import ModuleValidator
 
     regime = recipe.regime
-    errors = ModuleValidator.validate(model, strict=False)
-    if errors:
-        raise AuditInputError(
-            f"architecture {recipe.architecture!r} cannot be trained with DP-SGD: {one_line(errors[0])}; {_NO_DP_FIX}"
-        )
-    n = len(data.y_train)
-    if regime.delta is None or not 0 < regime.delta < 1 / n:
-        raise AuditInputError(
-            f"delta must be in (0, 1/n) = (0, {1 / n:.2g}) for {n} training examples, got {regime.delta}: "
-            f"lower --delta below {1 / n:.2g}, e.g. --delta {1 / (10 * n):.1g}"
-        )
+    check_trainable_privately(model, recipe, sizes=[len(data.y_train)])
     dataset = torch.utils.data.TensorDataset(data.x_train, data.y_train)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=recipe.batch_size, generator=torch.Generator().manual_seed(seed)

@@ -344,3 +344,21 @@ def test_architectures_with_training_state_are_refused_with_the_reason():
     recipe = TrainRecipe(architecture="mlp", epochs=1, batch_size=8, learning_rate=1e-2)
     with pytest.raises(EnsembleUnsupported, match="BatchNorm"):
         train_ensemble([batchnorm], data, recipe, seeds=[0])
+
+
+@pytest.mark.parametrize(
+    "model, delta, words",
+    [
+        (nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), 0.1, "lower --delta below 0.01, e.g. --delta 0.001"),
+        (nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.LazyLinear(10)), 1e-5, "leave DP-SGD out"),
+    ],
+)
+def test_the_vectorised_dp_path_refuses_with_the_sequential_paths_messages(model, delta, words):
+    """An ensemble's DP-SGD check words its refusals as make_private does, fix included."""
+    from audit.errors import AuditInputError
+    from audit.training.dp_vectorised import check_private
+
+    recipe = TrainRecipe(architecture="probe", epochs=1, batch_size=8, learning_rate=0.1, regime=parse_regime("dp:8", delta=delta))
+    with pytest.raises(AuditInputError) as error:
+        check_private(model, recipe, sizes=[100, 80])
+    assert words in str(error.value)

@@ -39,8 +39,14 @@ def ensemble_refusal(model: nn.Module) -> str | None:
     """Why ``model`` cannot be stacked into an ensemble, or None when it can.
 
     Cheap and structural: buffers (e.g. BatchNorm running statistics) change during training
-    and are not parameters the ensemble carries; dropout draws random numbers per model.
+    and are not parameters the ensemble carries; dropout draws random numbers per model;
+    torch.fx-rewritten models (DP-SGD of architectures with in-place operations) each have
+    their own class.
     """
+    if isinstance(model, torch.fx.GraphModule):
+        # make_dp_compatible's out-of-place rewrite: every traced copy is a class of its own,
+        # and torch.func stacks only modules of one class.
+        return "DP-SGD's torch.fx rewrite (in-place operations made out-of-place) gives every model a class of its own"
     buffers = [name for name, _ in model.named_buffers()]
     if buffers:
         return (

@@ -362,3 +362,14 @@ def test_the_vectorised_dp_path_refuses_with_the_sequential_paths_messages(model
     with pytest.raises(AuditInputError) as error:
         check_private(model, recipe, sizes=[100, 80])
     assert words in str(error.value)
+
+
+def test_models_rewritten_by_torch_fx_train_one_at_a_time():
+    """DP-SGD's out-of-place rewrite (torch.fx) gives each copy its own class, which
+    torch.func cannot stack: the ensemble refuses them with the reason, so ``auto`` trains
+    them sequentially (torchvision's ResNet-18 under DP-SGD failed in stack_module_state)."""
+    from audit.training.stacked_forward import ensemble_refusal
+
+    traced = torch.fx.symbolic_trace(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)))
+    assert "torch.fx" in ensemble_refusal(traced)
+    assert ensemble_refusal(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))) is None

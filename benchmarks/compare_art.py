@@ -86,14 +86,15 @@ from torch import nn
 # Run from a checkout without installing: put the repository root on the import path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audit.datasets import load_dataset
-from audit.regimes import parse_regime
 
 from attacks import evaluate_pooled, leave_one_out_scores
 from audit.config import AuditConfig
-from audit.data import AuditSplit, make_keep_matrix, split_pool
-from audit.pipeline import resolve_device, train_regime_pool
+from audit.config.validation import validate_architecture
+from audit.data import AuditSplit, load_dataset, make_keep_matrix, split_pool
+from audit.events import Events, ModelDone
+from audit.pipeline import train_regime_pool
 from audit.pool import PoolSignals
+from audit.training import parse_regime, resolve_device
 from models import create_model, load_weights
 
 OUR_ATTACKS = ("loss", "shadow", "lira-online", "lira-offline", "rmia")
@@ -150,17 +151,25 @@ def build_pool(
         config,
         regime=regime,
         dataset=dataset,
-        data_fingerprint=dataset.fingerprint,
         split=split,
         keep=keep,
+        seed=config.seed,
         device=resolve_device(config.device),
         cache_dir=cache_dir,
-        on_model_done=lambda model, total: print(
-            f"  model {model.index + 1}/{total}: {'cached' if model.cached else f'trained in {model.seconds:.1f} s'}",
-            flush=True,
-        ),
+        architecture=validate_architecture(config, input_shape=dataset.input_shape, num_classes=dataset.num_classes),
+        events=_PrintProgress(),
     )
     return split, keep, pool, dataset.num_classes
+
+
+class _PrintProgress(Events):
+    """One line per model of the pool as it is ready."""
+
+    def model_done(self, done: ModelDone) -> None:
+        print(
+            f"  model {done.index + 1}/{done.total}: {'cached' if done.cached else f'trained in {done.seconds:.1f} s'}",
+            flush=True,
+        )
 
 
 def art_classifiers(pool: PoolSignals, split: AuditSplit, num_classes: int, *, outputs: str) -> list:
@@ -174,7 +183,9 @@ def art_classifiers(pool: PoolSignals, split: AuditSplit, num_classes: int, *, o
     input_shape = tuple(split.pool_x.shape[1:])
     classifiers = []
     for trained, cached_logits in zip(pool.models, pool.logits[:, :, 0, :]):
-        model = create_model(pool.recipe.architecture, input_shape=input_shape, num_classes=num_classes)
+        model = create_model(
+            pool.recipe.architecture, input_shape=input_shape, num_classes=num_classes, options=pool.recipe.architecture_options
+        )
         load_weights(model, trained.directory / "weights.npz").eval()
         with torch.no_grad():
             logits = model(torch.from_numpy(split.pool_x)).numpy()

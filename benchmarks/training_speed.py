@@ -8,7 +8,11 @@ records on 1,024 training and test examples, then logits on every candidate):
   of 1,000 candidates), batch 64, Adam 1e-3, M = 8; fewer epochs than the demo's 40, with
   the same work per epoch;
 - ``cnn``: the small CNN on random 32x32x3 images, 2,000 training examples per model (half
-  of 4,000 candidates), batch 64, Adam 1e-3, M = 8.
+  of 4,000 candidates), batch 64, Adam 1e-3, M = 8;
+- ``resnet``: ResNet-20 (GroupNorm) on random 32x32x3 images, 4,000 training examples per
+  model (half of 8,000 candidates), batch 128, Adam 1e-3: the GPU scaling benchmark
+  (``--device cuda --configs resnet --models 1,4,16 --ensemble-only``); it also reports
+  training images per second over all models.
 
 Each runs ``standard`` and ``dp:8`` (delta 1e-5, clipping 1) both ways: sequentially
 (``train()``, DP-SGD through Opacus) and as an ensemble (``train_ensemble``). The noise
@@ -17,7 +21,8 @@ the ensemble's speed-up, and DP-SGD's cost relative to non-private training on e
 (target: <= 2.5x), for every thread count asked for and the device.
 
 Run: ``python benchmarks/training_speed.py [--quick] [--device cpu|cuda] [--threads 1,default]
-[--configs mlp,cnn] [--repeats 2]``. Each figure is the best of ``--repeats`` interleaved rounds.
+[--configs mlp,cnn,resnet] [--models 8] [--ensemble-only] [--repeats 2] [--write-docs]``. Each figure is the best of ``--repeats``
+interleaved rounds; ``--write-docs`` puts the table into README.md and docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -36,11 +41,12 @@ import torch
 # Run from a checkout without installing: put the repository root on the import path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audit.data import load_digits_dataset, make_keep_matrix
+from audit.data import load_digits_dataset, make_keep_matrix  # noqa: E402
 from audit.training import TrainData, TrainRecipe, parse_regime, predict_logits, train
 from audit.training.dp_vectorised import opacus_noise_multipliers
 from audit.training.ensemble import EnsembleData, initial_models, train_ensemble
-from audit.training.ensemble_batches import poisson_sample_rate
+from audit.training.ensemble_batches import poisson_sample_rate  # noqa: E402
+from benchmarks.doc_blocks import markdown_table, replace_block  # noqa: E402
 
 DEFAULT_THREADS = torch.get_num_threads()  # before this script changes it
 
@@ -69,13 +75,17 @@ def digits_mlp(*, models: int, epochs: int, device: torch.device) -> Setup:
     return Setup("mlp (digits, 500/model)", x[:1000], y[:1000], x[1000:], y[1000:], keep, recipe)
 
 
-def random_cnn(*, models: int, epochs: int, candidates: int, device: torch.device) -> Setup:
+def random_images(
+    architecture: str, *, models: int, epochs: int, candidates: int, batch_size: int, device: torch.device
+) -> Setup:
+    """``architecture`` on random 32x32x3 images with random labels (half of ``candidates``
+    per model): a training cost, not an accuracy."""
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(candidates + 1000, 3, 32, 32, generator=generator).to(device)
     y = torch.randint(0, 10, (candidates + 1000,), generator=generator).to(device)
-    recipe = TrainRecipe(architecture="cnn", epochs=epochs, batch_size=64, learning_rate=1e-3)
+    recipe = TrainRecipe(architecture=architecture, epochs=epochs, batch_size=batch_size, learning_rate=1e-3)
     keep = torch.from_numpy(make_keep_matrix(num_models=models, num_examples=candidates, seed=0))
-    name = f"cnn (random 32x32x3, {candidates // 2}/model)"
+    name = f"{'resnet-20' if architecture == 'resnet' else architecture} (random 32x32x3, {candidates // 2}/model)"
     return Setup(name, x[:candidates], y[:candidates], x[candidates:], y[candidates:], keep, recipe)
 
 
@@ -108,7 +118,7 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(setup: Setup, *, repeats: int) -> dict[str, float]:
+def measure(setup: Setup, *, repeats: int, ensemble_only: bool = False) -> dict[str, float]:
     """Least seconds over ``repeats`` rounds for each of the four ways to train the setup's M
     models; the rounds interleave the four, so that other work on the machine, which only
     ever slows a run down, is least likely to favour one of them."""
@@ -124,8 +134,12 @@ def measure(setup: Setup, *, repeats: int) -> dict[str, float]:
         "sequential dp": lambda: sequential_seconds(setup, private),
         "ensemble dp": lambda: ensemble_seconds(setup, private),
     }
+    if ensemble_only:
+        ways = {name: way for name, way in ways.items() if name.startswith("ensemble")}
     rounds = [{name: way() for name, way in ways.items()} for _ in range(repeats)]
-    return {name: min(r[name] for r in rounds) for name in ways}
+    return {name: min(r[name] for r in rounds) for name in ways} | {
+        name: float("nan") for name in ("sequential", "sequential dp") if name not in ways
+    }
 
 
 def main() -> None:
@@ -135,39 +149,82 @@ def main() -> None:
     parser.add_argument(
         "--threads", default="1,default", help="comma-separated torch thread counts ('default' = torch's own)"
     )
-    parser.add_argument("--configs", default="mlp,cnn", help="comma-separated subset of mlp,cnn")
+    parser.add_argument("--configs", default="mlp,cnn", help="comma-separated subset of mlp,cnn,resnet")
+    parser.add_argument("--models", default="", help="comma-separated ensemble sizes M (default: 8, --quick 4)")
+    parser.add_argument("--ensemble-only", action="store_true", help="skip the sequential path (GPU scaling runs)")
     parser.add_argument("--repeats", type=int, default=2, help="timed rounds; the least time of each way is kept")
+    parser.add_argument("--write-docs", action="store_true", help="put the table into README.md and docs/benchmarks.md")
     args = parser.parse_args()
     device = torch.device(args.device)
-    models = 4 if args.quick else 8
+    sizes = [int(m) for m in args.models.split(",")] if args.models else [4 if args.quick else 8]
     threads = [DEFAULT_THREADS if t == "default" else int(t) for t in args.threads.split(",")]
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+    rows = []
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"machine: {machine}, "
         f"device {device}{' (' + torch.cuda.get_device_name(device) + ')' if device.type == 'cuda' else ''}, "
         f"default torch threads {DEFAULT_THREADS}, load average {os.getloadavg()[0]:.2f} at start"
     )
     setups = []
-    if "mlp" in args.configs:
-        setups.append(digits_mlp(models=models, epochs=2 if args.quick else 5, device=device))
-    if "cnn" in args.configs:
-        setups.append(random_cnn(models=models, epochs=1, candidates=1000 if args.quick else 4000, device=device))
+    for models in sizes:
+        if "mlp" in args.configs:
+            setups.append(digits_mlp(models=models, epochs=2 if args.quick else 5, device=device))
+        if "cnn" in args.configs:
+            candidates = 1000 if args.quick else 4000
+            setups.append(random_images("cnn", models=models, epochs=1, candidates=candidates, batch_size=64, device=device))
+        if "resnet" in args.configs:
+            candidates = 1000 if args.quick else 8000
+            setups.append(random_images("resnet", models=models, epochs=1, candidates=candidates, batch_size=128, device=device))
     header = f"{'configuration':<34} {'thr':>3} {'M':>2} {'ep':>2} {'seq models/s':>12} {'ens models/s':>12} {'speed-up':>8} "
-    print(header + f"{'seq DP models/s':>15} {'ens DP models/s':>15} {'DP/non-priv seq':>15} {'DP/non-priv ens':>15}")
+    print(
+        header + f"{'seq DP models/s':>15} {'ens DP models/s':>15} {'DP/non-priv seq':>15} {'DP/non-priv ens':>15} "
+        f"{'ens images/s':>12} {'ens DP images/s':>15}"
+    )
     for count in threads:
         torch.set_num_threads(count)
         for setup in setups:
             # Untimed: lazy imports (Opacus), first-call costs, the noise-multiplier search.
-            measure(replace(setup, keep=setup.keep[:2], recipe=replace(setup.recipe, epochs=1)), repeats=1)
-            seconds = measure(setup, repeats=args.repeats)
+            warm = replace(setup, keep=setup.keep[:2], recipe=replace(setup.recipe, epochs=1))
+            measure(warm, repeats=1, ensemble_only=args.ensemble_only)
+            seconds = measure(setup, repeats=args.repeats, ensemble_only=args.ensemble_only)
             rate = {k: len(setup.keep) / v for k, v in seconds.items()}
+            images = int(setup.keep.sum()) * setup.recipe.epochs  # training examples seen, all models
             print(
                 f"{setup.name:<34} {count:>3} {len(setup.keep):>2} {setup.recipe.epochs:>2} "
                 f"{rate['sequential']:>12.3f} {rate['ensemble']:>12.3f} {seconds['sequential'] / seconds['ensemble']:>7.2f}x "
                 f"{rate['sequential dp']:>15.3f} {rate['ensemble dp']:>15.3f} "
-                f"{seconds['sequential dp'] / seconds['sequential']:>14.2f}x {seconds['ensemble dp'] / seconds['ensemble']:>14.2f}x",
+                f"{seconds['sequential dp'] / seconds['sequential']:>14.2f}x {seconds['ensemble dp'] / seconds['ensemble']:>14.2f}x "
+                f"{images / seconds['ensemble']:>12,.0f} {images / seconds['ensemble dp']:>15,.0f}",
                 flush=True,
             )
+            rows.append(
+                [
+                    setup.name, str(count), str(len(setup.keep)), str(setup.recipe.epochs),
+                    f"{rate['sequential']:.2f}", f"{rate['ensemble']:.2f}",
+                    f"{seconds['sequential'] / seconds['ensemble']:.2f}x",
+                    f"{seconds['sequential dp'] / seconds['sequential']:.2f}x",
+                    f"{seconds['ensemble dp'] / seconds['ensemble']:.2f}x",
+                    f"{images / seconds['ensemble']:,.0f}",
+                    f"{images / seconds['ensemble dp']:,.0f}",
+                ]
+            )
     print(f"load average {os.getloadavg()[0]:.2f} at the end (other work on the machine slows every figure)")
+    if args.write_docs:
+        header = [
+            "configuration", "threads", "M", "epochs", "sequential models/s", "ensemble models/s",
+            "ensemble speed-up", "DP / non-private, sequential", "DP / non-private, ensemble",
+            "ensemble images/s", "ensemble DP images/s",
+        ]
+        flags = " --quick" if args.quick else ""
+        text = (
+            f"`python benchmarks/training_speed.py{flags} --device {args.device} --threads {args.threads} "
+            f"--configs {args.configs}{' --models ' + args.models if args.models else ''}"
+            f"{' --ensemble-only' if args.ensemble_only else ''} "
+            f"--repeats {args.repeats}` on {machine} ({device}); best of {args.repeats} interleaved rounds.\n\n"
+            + markdown_table(header, rows)
+        )
+        for path in replace_block("training-speed", text):
+            print(f"updated {path}")
 
 
 if __name__ == "__main__":

@@ -140,3 +140,22 @@ def test_architecture_options_come_from_a_config_table_and_flags_win(tmp_path):
     assert config.architecture_options == {"width": 8}
     config = config_from_args(parse_args(["--config", str(tmp_path / "c.toml"), "--arch-option", "width=4"]))
     assert config.architecture_options == {"width": 4}
+
+
+@pytest.mark.slow
+def test_torchvisions_resnet18_gets_its_dp_sgd_baseline(images, tmp_path, capsys):
+    """ResNet-18's DP-SGD baseline needs GroupNorm for BatchNorm and the torch.fx out-of-place
+    rewrite (in-place ReLU, ``out += identity``); its rewritten copies train one at a time
+    (before, building them into an ensemble crashed in torch.func's stack_module_state)."""
+    folder, members = images
+    model = _user_model("torchvision:resnet18", {}, folder, members, torchscript=False)
+    code, err = _audit(
+        tmp_path, capsys, "--model", str(model), "--arch", "torchvision:resnet18",
+        "--dataset", f"npz:{folder / 'images.npz'}", "--members", str(folder / "members.npy"),
+        "--delta", "1e-3", "--regimes", "standard", "dp:8", *COMMON,
+    )
+    assert code == 0, err
+    dp = json.loads((tmp_path / "out" / "results.json").read_text())["regimes"][1]
+    assert any("BatchNorm2d -> GroupNorm" in line for line in dp["substitution_summary"])
+    assert any("torch.fx" in line for line in dp["substitution_summary"])
+    assert all(m["epsilon"] is not None for m in dp["models"])

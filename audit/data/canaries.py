@@ -43,6 +43,12 @@ def check_canaries(*, count: int, kind: str, pool_size: int) -> None:
         raise AuditInputError(f"unknown canary kind {kind!r}; choose one of: {', '.join(CANARY_KINDS)}")
     if count < 0:
         raise AuditInputError(f"canaries must be >= 0 (0: none), got {count}")
+    if count > pool_size:
+        raise AuditInputError(
+            f"{count} canaries exceed the pool's {pool_size} candidates (canaries are made from candidates, and at "
+            f"least {MIN_POPULATION} must stay ordinary): use at most {max(pool_size - MIN_POPULATION, 0)} canaries "
+            "or a larger --pool-size"
+        )
     if count > pool_size - MIN_POPULATION:
         raise AuditInputError(
             f"{count} canaries leave {pool_size - count} of the pool's {pool_size} candidates ordinary; at least "

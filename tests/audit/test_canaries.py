@@ -55,7 +55,8 @@ def test_canaries_change_the_split_identity_so_the_cache_never_mixes_them_up(dig
 @pytest.mark.parametrize(
     "count, kind, words",
     [
-        (500, "mislabelled", "500 canaries leave -300 of the pool's 200 candidates"),
+        (500, "mislabelled", "500 canaries exceed the pool's 200 candidates"),
+        (500, "mislabelled", "use at most 180 canaries or a larger --pool-size"),
         (190, "mislabelled", "at least 20 must stay"),
         (-1, "mislabelled", "canaries must be >= 0"),
         (5, "poisoned", "unknown canary kind 'poisoned'; choose one of: mislabelled, ood"),
@@ -69,7 +70,7 @@ def test_unusable_canaries_are_refused(digits_split, count, kind, words):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--canaries", "2000"], "2000 canaries leave"),
+        (["--canaries", "2000"], "2000 canaries exceed the pool"),
         (["--canaries", "-3"], "canaries must be >= 0"),
         (["--pool-size", "40", "--canaries", "30"], "at least 20 must stay"),
         (["--canary-kind", "poisoned"], "invalid choice: 'poisoned'"),

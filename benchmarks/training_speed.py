@@ -71,7 +71,7 @@ def digits_mlp(*, models: int, epochs: int, device: torch.device) -> Setup:
     x = torch.from_numpy(digits.x[order]).to(device)
     y = torch.from_numpy(digits.y[order]).to(device)
     recipe = TrainRecipe(architecture="mlp", epochs=epochs, batch_size=64, learning_rate=1e-3)
-    keep = torch.from_numpy(make_keep_matrix(num_models=models, num_examples=1000, seed=0))
+    keep = _keep(models, 1000)
     return Setup("mlp (digits, 500/model)", x[:1000], y[:1000], x[1000:], y[1000:], keep, recipe)
 
 
@@ -84,9 +84,19 @@ def random_images(
     x = torch.randn(candidates + 1000, 3, 32, 32, generator=generator).to(device)
     y = torch.randint(0, 10, (candidates + 1000,), generator=generator).to(device)
     recipe = TrainRecipe(architecture=architecture, epochs=epochs, batch_size=batch_size, learning_rate=1e-3)
-    keep = torch.from_numpy(make_keep_matrix(num_models=models, num_examples=candidates, seed=0))
+    keep = _keep(models, candidates)
     name = f"{'resnet-20' if architecture == 'resnet' else architecture} (random 32x32x3, {candidates // 2}/model)"
     return Setup(name, x[:candidates], y[:candidates], x[candidates:], y[candidates:], keep, recipe)
+
+
+def _keep(models: int, candidates: int) -> torch.Tensor:
+    """Keep rows ``[models, candidates]``, each with half of the candidates: the audit's keep
+    matrix, or for one model (a scaling run's first point) one random half."""
+    if models >= 2:
+        return torch.from_numpy(make_keep_matrix(num_models=models, num_examples=candidates, seed=0))
+    row = np.zeros(candidates, dtype=bool)
+    row[np.random.default_rng(0).permutation(candidates)[: candidates // 2]] = True
+    return torch.from_numpy(row[None])
 
 
 def sequential_seconds(setup: Setup, recipe: TrainRecipe) -> float:

@@ -3,10 +3,15 @@ JSON gives the same page and the same figure bytes, and its table's numbers are 
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
+from pathlib import Path
 
+import matplotlib
 import pytest
 
+from audit.cli import study
 from audit.findings.markdown import findings_page
 from reports.formatting import decimal, percent
 from results.records import AuditResult
@@ -49,11 +54,6 @@ def test_the_committed_findings_page_and_figures_are_those_of_the_stored_results
     """docs/FINDINGS.md and docs/findings/*.png, as committed, are what ``python -m
     audit.study --from-results`` writes from the committed results: nothing edited by hand,
     nothing left over from an older run."""
-    import shutil
-    from pathlib import Path
-
-    from audit.cli import study
-
     docs = Path(__file__).resolve().parents[2] / "docs"
     stored = sorted((docs / "findings").glob("*-results.json.gz"))
     if not stored:
@@ -67,11 +67,6 @@ def test_the_committed_findings_page_and_figures_are_those_of_the_stored_results
     # them where it is the one the results were drawn with, the figures' names everywhere.
     drawn = sorted(path.name for path in (tmp_path / "findings").glob("*.png"))
     assert drawn == sorted(path.name for path in (docs / "findings").glob("*.png"))
-    import gzip
-    import json
-
-    import matplotlib
-
     environment = json.loads(gzip.decompress(stored[0].read_bytes()))["environment"]
     if environment["packages"].get("matplotlib") == matplotlib.__version__:
         for name in drawn:

@@ -1,4 +1,5 @@
-"""The small vocabularies every layer shares, defined once: FPR targets, regime kinds, executors.
+"""The small vocabularies every layer shares, defined once: FPR targets, regime kinds,
+executors and trainers.
 
 Kept free of torch, numpy and everything else of ours, so that ``attacks``, ``reports`` and
 ``audit`` can all read them without importing what trains models.
@@ -17,6 +18,9 @@ HEADLINE_FPR: float = 0.01
 CI_LEVEL: float = 0.95
 # Where a pool's models train: this process, or Ray tasks (docs/cluster.md).
 EXECUTORS: tuple[str, ...] = ("local", "ray")
+# How a pool's models train (--trainer): together as one vectorised ensemble, or one after
+# another; auto: together whenever the architecture allows (audit.pool.trainers decides).
+TRAINERS: tuple[str, ...] = ("auto", "ensemble", "sequential")
 
 
 class RegimeKind(str, enum.Enum):

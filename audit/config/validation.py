@@ -14,7 +14,6 @@ from audit.data.canaries import check_canaries
 from audit.data.queries import QUERY_SETS
 from audit.data.split import MIN_POOL_SIZE
 from audit.errors import AuditInputError
-from audit.training.ensemble import TRAINERS
 from audit.training.recipe import check_training_settings
 from models import (
     ArchitectureError,
@@ -23,7 +22,7 @@ from models import (
     check_architecture_spec,
 )
 from results.config import AuditConfig
-from results.vocabulary import EXECUTORS
+from results.vocabulary import EXECUTORS, TRAINERS
 
 # Each candidate is calibrated on c_in - 1 member and c_out - 1 non-member references
 # (attacks.base): at least one of each needs c_in, c_out >= 2, so 4 models. Some attacks need

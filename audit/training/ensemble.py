@@ -52,8 +52,6 @@ __all__ = [
     "train_ensemble",
 ]
 
-# How a pool's models may be trained (--trainer): audit.pool.trainers chooses for "auto".
-TRAINERS = ("auto", "ensemble", "sequential")
 EXAMPLES_PER_FORWARD = 4096  # examples of all models together in one no-grad forward (bounds memory)
 
 
@@ -66,7 +64,7 @@ class EnsembleOutcome:
     variants; ``snapshot_logits``: float32 ``[M, S, n, A, C]`` after each of
     ``snapshot_epochs``; ``epsilons[m]``: the PRV accountant's epsilon (None when
     non-private); ``seconds``: wall-clock seconds of the whole ensemble (per model:
-    ``seconds / M``); ``vectorise``: ``vmap`` or ``loop`` (see
+    ``seconds / M``); ``vectorise``: ``vmap``, ``loop`` or ``chain`` (see
     :mod:`audit.training.stacked_forward`).
     """
 
@@ -117,7 +115,7 @@ def train_ensemble(
     """Train ``models`` (M initial models of one architecture, e.g. from
     :func:`initial_models`) together under ``recipe``; model m on ``data.keep[m]`` with seed
     ``seeds[m]``. ``queries``: A tensors ``[n, ...]`` to record logits on (variant 0 = the
-    candidates themselves). ``vectorise``: ``auto``, ``vmap`` or ``loop``.
+    candidates themselves). ``vectorise``: ``auto``, ``vmap``, ``loop`` or ``chain``.
 
     Raises :class:`~audit.training.stacked_forward.EnsembleUnsupported` for an architecture
     that cannot be stacked (train it with ``train()``), ``AuditInputError`` for DP settings

@@ -83,7 +83,7 @@ class EnsembleTrainer:
                 f"got {len(models)} models, {len(seeds)} seeds and {keep.shape[0]} keep rows: they must match"
             )
         device = data.x.device
-        self.stacked = stacked = StackedModel(models, vectorise=choose_vectorise(vectorise, device))
+        self.stacked = stacked = StackedModel(models, vectorise=choose_vectorise(vectorise, device, models[0]))
         self.model_rows = model_rows = ModelRows.from_keep(keep)
         self.data, self.recipe, self.regime = data, recipe, recipe.regime
         self.optimizer = stacked_optimizer(recipe)

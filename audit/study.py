@@ -1,8 +1,13 @@
 """``python -m audit.study``: the command is :mod:`audit.cli.study`; this module only launches it."""
 
-import sys
-
+from audit.cli.common import launch
 from audit.cli.study import main
 
+
+def command() -> None:
+    """The ``python -m audit.study`` process."""
+    launch(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

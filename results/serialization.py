@@ -25,17 +25,19 @@ from typing import Any, TypeVar
 Record = TypeVar("Record")
 
 
-def to_json_dict(record: Any) -> Any:
-    """A dataclass (or list, dict, enum, number) as JSON-ready Python values."""
+def to_json_dict(record: Any, *, strict: bool = True) -> Any:
+    """A dataclass (or list, dict, enum, number) as JSON-ready Python values; NaN and
+    infinities as None when ``strict`` (strict JSON), kept as they are otherwise (for
+    ``json.dumps(allow_nan=True)``, whose reading gives back the same record exactly)."""
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        return {f.name: to_json_dict(getattr(record, f.name)) for f in dataclasses.fields(record)}
+        return {f.name: to_json_dict(getattr(record, f.name), strict=strict) for f in dataclasses.fields(record)}
     if isinstance(record, enum.Enum):
         return record.value
     if isinstance(record, dict):
-        return {str(key): to_json_dict(value) for key, value in record.items()}
+        return {str(key): to_json_dict(value, strict=strict) for key, value in record.items()}
     if isinstance(record, (list, tuple)):
-        return [to_json_dict(value) for value in record]
-    if isinstance(record, float) and not math.isfinite(record):
+        return [to_json_dict(value, strict=strict) for value in record]
+    if strict and isinstance(record, float) and not math.isfinite(record):
         return None
     return record
 

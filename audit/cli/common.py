@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -80,3 +82,26 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def launch(main: Callable[[], int | None]) -> NoReturn:
+    """Run a command's ``main`` as this process and end the process with its exit code.
+
+    On the normal path the process ends without the interpreter's teardown (``os._exit``):
+    with torch loaded, Python spends about 0.8 s of a 2-core CPU freeing objects at exit
+    that the operating system reclaims anyway (a cached re-run of the demo takes about 6 s).
+    Nothing is lost by it: every output is written atomically and closed before ``main``
+    returns, the figure workers are joined, and standard output and error are flushed here.
+    An exception that escapes ``main`` (a bug) takes Python's usual way out, traceback and all.
+    """
+    try:
+        code = main()
+    except SystemExit as stop:  # argparse: --help, usage errors
+        code = stop.code
+    if isinstance(code, str):  # sys.exit("message"): the message, and failure
+        print(code, file=sys.stderr)
+        code = EXIT_FAILED
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0 if code is None else int(code))
+

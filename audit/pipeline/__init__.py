@@ -8,6 +8,8 @@ folders, every attack on a probe pool); models are cached as they finish, so an 
 audit resumes where it stopped; the outputs are written all at once (:mod:`.outputs`).
 
 - :mod:`~audit.pipeline.pools`: the pool audit of every regime (and its replicates).
+- :mod:`~audit.pipeline.analysis_cache`: each regime's analysis, cached under a digest of
+  its inputs and code, so a re-run on cached models does not recompute it.
 - :mod:`~audit.pipeline.outputs`: the output folder, checked first and written last.
 """
 

@@ -32,9 +32,11 @@ from audit.analysis.flood_sweep import (
 )
 from audit.analysis.matching import match_dp_accuracy
 from audit.analysis.privacy import audit_epsilon
+from audit.analysis.summary import model_summaries
 from audit.config import recipe_for, regime_list, snapshot_epochs
 from audit.data import ArrayDataset, AuditSplit, make_audit_coins, make_keep_matrix
 from audit.events import Events
+from audit.pipeline.analysis_cache import analysis_key, cached_analysis
 from audit.pool import Executor, PoolSignals, TrainedModel, done_event, train_pool
 from audit.training import Regime, TrainRecipe, parse_regime
 from audit.training.private import summarise_substitutions
@@ -194,28 +196,49 @@ def _audit_regime(
     # the same ensemble as the pool, one more independent model, then is set apart.
     both = train_regime_pool(keep=np.vstack([keep, coins[None]]), seed=seed, audit_models=1, **common)
     pool, audit_model = both.take(slice(0, len(keep))), both.take(slice(len(keep), None))
-    result, scores = summarise_pool(
+    delta = regime.delta if regime.delta is not None else config.delta
+
+    def analyse() -> tuple[RegimeResult, dict[str, np.ndarray]]:
+        result, scores = summarise_pool(
+            regime=regime,
+            pool=pool,
+            keep=keep,
+            split=split,
+            dataset=dataset,
+            attack_names=attack_names,
+            main_attack=config.main_attack,
+            seed=seed,
+        )
+        result.privacy_audit = audit_epsilon(
+            pool_scores=scores,
+            pool_logits=pool.logits,
+            keep=keep,
+            audit_logits=audit_model.logits[0],
+            coins=coins,
+            labels=split.pool_y,
+            delta=delta,
+            seed=seed,
+        )
+        return result, scores
+
+    key = analysis_key(
         regime=regime,
         pool=pool,
+        audit_model=audit_model,
         keep=keep,
+        coins=coins,
         split=split,
         dataset=dataset,
         attack_names=attack_names,
         main_attack=config.main_attack,
         seed=seed,
+        delta=delta,
     )
+    result, scores, _ = cached_analysis(cache_dir, key, analyse)
+    # What describes this run, not the analysis: rebuilt whether the analysis was cached or not.
+    result.models = model_summaries(pool, keep, split.pool_y)
     result.substitutions = pool.substitutions
     result.substitution_summary = summarise_substitutions(pool.substitutions)
-    result.privacy_audit = audit_epsilon(
-        pool_scores=scores,
-        pool_logits=pool.logits,
-        keep=keep,
-        audit_logits=audit_model.logits[0],
-        coins=coins,
-        labels=split.pool_y,
-        delta=regime.delta if regime.delta is not None else config.delta,
-        seed=seed,
-    )
     events.regime_done(regime.label)
     return result, scores
 

@@ -5,6 +5,7 @@
 - :mod:`~audit.training.recipe`: :class:`TrainRecipe`, what reference models copy.
 - :mod:`~audit.training.loop`: :func:`train`, the single training loop for every regime.
 - :mod:`~audit.training.private`: DP-SGD through Opacus.
+- :mod:`~audit.training.accounting`: the epsilon a DP-SGD run spends, the noise for a budget.
 - :mod:`~audit.training.batches`: in-memory training data and shuffled mini-batches.
 - :mod:`~audit.training.device`: which device to train on, and how many threads.
 - :mod:`~audit.training.ensemble`: the M models of a pool trained together, vectorised

@@ -22,7 +22,6 @@ m's sample rate, and ``E_m`` its expected batch size. Two routes to the clipped 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -31,7 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad
 
-from audit.training.private import check_trainable_privately, noise_multiplier
+from audit.training.accounting import noise_multiplier
+from audit.training.private import check_trainable_privately
 from audit.training.recipe import TrainRecipe
 
 CLIP_STABILITY = 1e-6  # Opacus adds it to the norm before dividing: C / (||g|| + 1e-6)
@@ -157,21 +157,6 @@ def privatise(
     return {
         name: (g + chunks[name].view_as(g)) / divisor.view((-1,) + (1,) * (g.dim() - 1)) for name, g in summed.items()
     }
-
-
-def prv_epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
-    """Epsilon of ``steps`` Poisson-subsampled Gaussian steps by Opacus' PRV accountant
-    (Gopi et al., NeurIPS 2021), the accountant the sequential path reports."""
-    from opacus.accountants import PRVAccountant
-
-    if steps == 0:
-        return 0.0
-    accountant = PRVAccountant()
-    # The history Opacus' ``accountant.step`` builds from ``steps`` identical steps.
-    accountant.history = [(noise_multiplier, sample_rate, steps)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(accountant.get_epsilon(delta))
 
 
 def seed_for_noise(seed: int) -> int:

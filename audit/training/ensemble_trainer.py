@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audit.training.accounting import prv_epsilon
 from audit.training.dp_vectorised import (
     check_private,
     clip_and_sum,
@@ -25,7 +26,6 @@ from audit.training.dp_vectorised import (
     opacus_noise_multipliers,
     per_example_gradients,
     privatise,
-    prv_epsilon,
     seed_for_noise,
 )
 from audit.training.ensemble_batches import (

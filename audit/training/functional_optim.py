@@ -7,9 +7,9 @@ no dampening, no Nesterov), so that model ``m`` of the stack follows the traject
 sequential ``train()`` gives it. SGD runs op for op as torch's single-tensor form (bit for
 bit when every model takes every step). Adam runs torch's fused kernel
 (``torch.optim.adam.adam(fused=True)``, one pass over each tensor): on a 2-core CPU the
-single-tensor form's seven passes took 4.5 ms per step of 9 demo MLPs against 0.4 ms, the
+single-tensor form's seven passes took 4.5 ms per step of 9 demo MLPs against 1.5 ms, the
 largest cost of a step; it differs from the single-tensor form by float rounding (about
-1e-7 per step).
+1e-7 per step), and gives each model the same bits whichever models it is stacked with.
 
 ``active[m]`` says whether model m takes this step: a model whose epoch has no batch left,
 or whose Poisson batch is empty, keeps its parameters and optimiser state (Adam's step
@@ -65,36 +65,27 @@ class StackedOptimizer:
             self._sgd(param, grad, self.state[name], mask)
 
     def _adam(self, params, grads, active) -> None:
-        """One fused Adam update of the active models: of the whole stacks at once when every
-        model steps and all have taken as many steps (one step count for all), else of each
-        active model's slices with its own step count."""
+        """One fused Adam update of each active model's parameter slices, with its own step
+        count. Slices, not the whole stacks: the kernel rounds the last elements of a tensor
+        (those past its vector width) on another path than the rest, so a model's bits would
+        otherwise depend on how many models share its stack."""
         names = list(params)
         # The fused kernel walks each tensor's memory in order: a gradient autograd left
-        # transposed (that of a weight used as ``weight.transpose``) must be laid out as its
-        # parameter is.
+        # transposed must be laid out as its parameter is.
         grads = {n: grads[n].contiguous() for n in names}
         on = [m for m, a in enumerate(active) if a]
         device = next(iter(params.values())).device
-
-        def count(m: int) -> torch.Tensor:
-            # The kernel adds this step to its own copy of each count: the count before it.
-            return torch.full((), float(self.steps[m]), device=device)
-
-        if len(on) == len(active) and len(set(self.steps)) == 1:
-            tensors = [[params[n] for n in names], [grads[n] for n in names]]
-            tensors += [[self.state[n][i] for n in names] for i in (0, 1)]
-            counts = [count(0) for _ in names]
-        else:
-            tensors = [
-                [stack[m] for m in on for stack in stacks]
-                for stacks in (
-                    [params[n] for n in names],
-                    [grads[n] for n in names],
-                    [self.state[n][0] for n in names],
-                    [self.state[n][1] for n in names],
-                )
-            ]
-            counts = [count(m) for m in on for _ in names]
+        tensors = [
+            [stack[m] for m in on for stack in stacks]
+            for stacks in (
+                [params[n] for n in names],
+                [grads[n] for n in names],
+                [self.state[n][0] for n in names],
+                [self.state[n][1] for n in names],
+            )
+        ]
+        # The kernel adds this step to its own copy of each count: the counts before it.
+        counts = [torch.full((), float(self.steps[m]), device=device) for m in on for _ in names]
         beta1, beta2 = ADAM_BETAS
         adam_update(
             *tensors,

@@ -1,12 +1,18 @@
-"""A stack of M fully connected models run as batched matrix multiplies, one per layer.
+"""A stack of M fully connected models run layer by layer, without ``functional_call``.
 
 An architecture qualifies when its forward pass is a plain chain of ``nn.Linear`` layers,
 ``nn.Flatten`` and element-wise activations (the MLP of :mod:`models.architectures`, and any
-user model of that form), as ``torch.fx`` traces it. Its M models then need one
-``baddbmm`` per layer instead of M ``functional_call``s each dispatching every layer: on a
-2-core CPU, a training step (forward and backward) of the demo's 9 MLPs at batch 64 took
-5.5 ms against 8.0 ms model by model, the difference being Python and dispatch overhead,
-not arithmetic (benchmarks/training_speed.py measures the whole pool).
+user model of that form), as ``torch.fx`` traces it. Its M models then run as M lists of
+plain ``F.linear`` calls on slices of the stacked parameters, instead of M
+``functional_call``s that swap every parameter into the module and dispatch each layer
+through ``nn.Module.__call__``: on a 2-core CPU the loop's overhead made a training step
+of 9 demo MLPs about 1.2 times slower.
+
+Each model's arithmetic is exactly the loop's and the sequential ``train()``'s (the same
+``F.linear`` on the same tensors), so the result does not depend on which models train
+together: one batched matrix multiply for all models (``baddbmm``) was about 10% faster
+still, but its rounding changed with the number of models in the batch, and a model
+retrained alone (a Ray task run again) would no longer match its first training bit for bit.
 
 Shapes: parameters ``[M, *shape]`` as :class:`~audit.training.stacked_forward.StackedModel`
 holds them; inputs ``[M, B, ...]`` (a batch per model) or ``[B, ...]`` shared by every
@@ -18,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # Modules applied to each element independently: they act on a stacked tensor as on one model's.
@@ -78,42 +85,25 @@ def chain_logits(
     ``x``: ``[M, B, ...]``, or ``[B, ...]`` given to every model with ``shared``.
 
     With ``taps`` (layer name -> ``[M, B, *output]``), each Linear layer's output has its tap
-    added, and its input (detached) is recorded into ``inputs``: what
+    added, and its input ``[M, B, *input]`` (detached) is recorded into ``inputs``: what
     :meth:`~audit.training.stacked_forward.StackedModel.logits_with_taps` returns.
     """
     models = next(iter(params.values())).shape[0]
-    h = x
-    stacked = not shared
+    # ``unbind``, not indexing: backward then stacks each parameter's M gradients once.
+    sliced = {name: p.unbind(0) for name, p in params.items()}
+    h = [x] * models if shared else list(x.unbind(0))
     for step in steps:
         module = step.module
-        if isinstance(module, nn.Flatten):
-            h = h.flatten(2 if stacked else 1)
-        elif isinstance(module, nn.Linear):
-            if not stacked:
-                h, stacked = h.expand(models, *h.shape), True
+        if isinstance(module, nn.Linear):
             if inputs is not None:
-                inputs[step.name] = h.detach()
-            h = _linear(h, params[f"{step.name}.weight"], params.get(f"{step.name}.bias"))
+                inputs[step.name] = torch.stack([t.detach() for t in h])
+            weights, biases = sliced[f"{step.name}.weight"], sliced.get(f"{step.name}.bias")
+            h = [F.linear(t, weights[m], None if biases is None else biases[m]) for m, t in enumerate(h)]
             if taps is not None:
-                h = h + taps[step.name]
-        else:
-            h = module(h)
-    return h if stacked else h.expand(models, *h.shape)
-
-
-def _linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """``h [M, B, ..., in]`` times each model's ``weight [M, out, in]`` plus ``bias [M, out]``.
-
-    Computed as ``(weight @ h^T)^T``, not ``h @ weight^T``: autograd then gives the weight's
-    gradient laid out as the weight (``grad_out^T @ h``), where the other order leaves it
-    transposed and the fused optimiser would need a copy of it at every step."""
-    flat = h.reshape(h.shape[0], -1, h.shape[-1]).transpose(1, 2)
-    if bias is None:
-        out = torch.bmm(weight, flat)
-    else:
-        out = torch.baddbmm(bias.unsqueeze(2), weight, flat)
-    out = out.transpose(1, 2)  # a view: the next layer multiplies it as it lies
-    return out if h.dim() == 3 else out.reshape(*h.shape[:-1], weight.shape[1])
+                h = [t + tap for t, tap in zip(h, taps[step.name].unbind(0))]
+        else:  # Flatten or an element-wise activation, as the module computes it
+            h = [module(t) for t in h]
+    return torch.stack(h)
 
 
 def _supported(module: nn.Module) -> bool:

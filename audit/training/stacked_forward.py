@@ -14,9 +14,9 @@ architecture runs through ``torch.func.functional_call`` on one skeleton module,
   backward pass (batch assembly, objective, clipping, noise, optimiser, per-epoch figures)
   stays vectorised over the model axis either way.
 - ``chain``: for architectures that are a plain chain of Linear layers and element-wise
-  activations (the MLP), one batched matrix multiply per layer for all M models
-  (:mod:`audit.training.linear_chain`): the choice on a CPU wherever it applies, where the
-  loop's per-model dispatch made a training step of 9 demo MLPs 1.45x slower.
+  activations (the MLP), the loop's arithmetic without ``functional_call``: plain
+  ``F.linear`` calls on each model's parameter slices (:mod:`audit.training.linear_chain`).
+  The choice on a CPU wherever it applies; the same bits as ``loop``.
 
 Architectures whose training updates state other than parameters (BatchNorm running
 statistics, any buffer) or draws random numbers (dropout) cannot be stacked this way:

@@ -170,3 +170,31 @@ def test_study_attack_errors_are_bad_input(tmp_path, capsys, monkeypatch):
     code, err = _call(study.main, capsys, "--docs", str(tmp_path / "docs"), "--output-dir", str(tmp_path / "out"))
     assert code == 2
     assert "rmia needs more reference models" in _one_line(err, "study")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "stdout", "stderr"),
+    [
+        ("print('done', end=''); return 0", 0, "done", ""),
+        ("print('half', end=''); return 3", 3, "half", ""),
+        ("return None", 0, "", ""),
+        ("raise SystemExit(2)", 2, "", ""),
+        ("raise SystemExit('usage: no')", 1, "", "usage: no"),
+    ],
+    ids=["success", "failure-code", "none", "system-exit", "system-exit-message"],
+)
+def test_a_command_process_ends_with_its_code_and_all_its_output(tmp_path, body, code, stdout, stderr):
+    """``launch`` ends the process without Python's teardown: the exit code and every byte
+    written (unflushed, without a newline) must still come out."""
+    import os
+    import subprocess
+    import sys
+
+    # Block-buffered output, as a pipe gets it, unless PYTHONUNBUFFERED says otherwise.
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    script = tmp_path / "command.py"
+    script.write_text(f"from audit.cli.common import launch\n\ndef main():\n    {body}\n\nlaunch(main)\nprint('unreachable')\n")
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=environment
+    )
+    assert (completed.returncode, completed.stdout, completed.stderr.strip()) == (code, stdout, stderr)

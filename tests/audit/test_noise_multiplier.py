@@ -10,7 +10,7 @@ from opacus.accountants import create_accountant
 from opacus.accountants.utils import get_noise_multiplier
 
 from audit.errors import AuditInputError
-from audit.training.private import EPSILON_TOLERANCE, _rdp_sigma, noise_multiplier
+from audit.training.accounting import EPSILON_TOLERANCE, _rdp_sigma, noise_multiplier
 
 
 def _prv_epsilon(sigma, *, sample_rate, epochs, delta):

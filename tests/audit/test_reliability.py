@@ -137,7 +137,7 @@ def test_a_checkpoints_member_list_is_validated(checkpoints, tmp_path, capsys, m
 def test_a_damaged_cache_entry_is_moved_aside_and_retrained(finished_run, tmp_path, capsys, damage):
     folder = tmp_path / "out"
     shutil.copytree(finished_run, folder)
-    entries = sorted(p for p in (folder / "cache").iterdir() if not p.name.startswith("."))
+    entries = sorted(p for p in (folder / "cache").iterdir() if (p / "record.json").exists())  # models, not analyses
     damage(entries)
     code = run_main([*TINY, "--output-dir", str(folder)])
     err = capsys.readouterr().err
@@ -234,3 +234,35 @@ def test_odd_model_counts_and_flood_levels_above_chance_are_warned_about(tmp_pat
     assert code == 0
     assert "warning: 5 models per regime is odd" in err
     assert "warning: flood level 100 in flood(b=100) is above ln(10) = 2.30" in err
+
+
+def _regimes_without_run_details(folder: Path) -> list:
+    """results.json's regimes without what describes the run, not the audit (whether each
+    model was trained or loaded, and its training time)."""
+    regimes = json.loads((folder / "results.json").read_text())["regimes"]
+    for regime in regimes:
+        for model in regime["models"]:
+            del model["cached"], model["seconds"]
+    return regimes
+
+
+def test_a_rerun_on_cached_models_reads_their_analysis_back_unchanged(finished_run, tmp_path, monkeypatch):
+    """The analysis of a regime is cached under a digest of its inputs: a re-run does not
+    compute it again, and writes the same results and scores."""
+    from audit.pipeline import pools
+
+    folder = tmp_path / "out"
+    shutil.copytree(finished_run, folder)
+
+    def recomputed(**_):
+        raise AssertionError("the analysis was computed again")
+
+    monkeypatch.setattr(pools, "summarise_pool", recomputed)
+    assert run_main([*TINY, "--output-dir", str(folder)]) == 0
+    assert _regimes_without_run_details(folder) == _regimes_without_run_details(finished_run)
+    with np.load(folder / "scores.npz") as now, np.load(finished_run / "scores.npz") as before:
+        assert sorted(now) == sorted(before)
+        for name in now:
+            np.testing.assert_array_equal(now[name], before[name])
+    models = json.loads((folder / "results.json").read_text())["regimes"][0]["models"]
+    assert all(model["cached"] for model in models)  # this run's own account of its models

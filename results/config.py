@@ -68,6 +68,7 @@ class AuditConfig:
     device: str = "auto"
     trainer: str = "auto"  # auto, ensemble (a pool's models together, vectorised) or sequential
     threads: int = 0  # torch threads per process; 0: chosen for this machine (see audit.training.device)
+    workers: int = 0  # local processes training models on the CPU; 0: one per core (one on a GPU)
     executor: str = "local"  # local (this process) or ray (a Ray task per group of models; docs/cluster.md)
     ray_address: str = ""  # with executor ray: HOST:PORT, ray://HOST:PORT or auto; empty: $RAY_ADDRESS, else a Ray instance started here
     output_dir: str = "flood-audit-output"

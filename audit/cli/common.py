@@ -92,7 +92,9 @@ def launch(main: Callable[[], int | None]) -> NoReturn:
     that the operating system reclaims anyway (a cached re-run of the demo takes about 6 s).
     Nothing is lost by it: every output is written atomically and closed before ``main``
     returns, the figure workers are joined, and standard output and error are flushed here.
-    An exception that escapes ``main`` (a bug) takes Python's usual way out, traceback and all.
+    An exception that escapes ``main`` (a bug) takes Python's usual way out, traceback and
+    all, and so does every exit under a profiler or tracer (``python -m cProfile``, coverage),
+    which write what they measured at the interpreter's exit.
     """
     try:
         code = main()
@@ -101,7 +103,10 @@ def launch(main: Callable[[], int | None]) -> NoReturn:
     if isinstance(code, str):  # sys.exit("message"): the message, and failure
         print(code, file=sys.stderr)
         code = EXIT_FAILED
+    code = 0 if code is None else int(code)
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage tool writes its data at the interpreter's exit
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0 if code is None else int(code))
+    os._exit(code)
 

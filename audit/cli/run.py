@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--device", default=defaults.device, help="auto, cpu or cuda[:N] (default: %(default)s)")
     training.add_argument("--trainer", choices=("auto", "ensemble", "sequential"), default=defaults.trainer, help="train a regime's models together as one vectorised ensemble, or one after another; auto: together whenever the architecture allows (default: %(default)s)")
     training.add_argument("--threads", type=int, default=defaults.threads, metavar="N", help="torch threads (default: 0 = one, best for small models and on a busy machine; see README, Performance)")
+    training.add_argument("--workers", type=int, default=defaults.workers, metavar="N", help="local processes that train models on the CPU, each with --threads torch threads (default: 0 = one per CPU core; one when training on a GPU)")
     training.add_argument("--executor", choices=EXECUTORS, default=defaults.executor, help="where the models train: local (this process) or ray (a Ray task per group of models, over every CPU and GPU of a Ray cluster; needs pip install 'flood-audit[ray]'; see docs/cluster.md) (default: %(default)s)")
     training.add_argument("--ray-address", default=defaults.ray_address, metavar="ADDR", help="with --executor ray: the cluster, HOST:6379, ray://HOST:10001 or auto (default: $RAY_ADDRESS, else a Ray instance started on this machine)")
 

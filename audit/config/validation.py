@@ -41,6 +41,13 @@ def validate(config: AuditConfig) -> AuditConfig:
         raise AuditInputError(f"validation size must be >= 0 (0: a tenth of the data), got {config.validation_size}")
     if config.threads < 0:
         raise AuditInputError(f"threads must be >= 0 (0: chosen for this machine), got {config.threads}")
+    if config.workers < 0:
+        raise AuditInputError(f"workers must be >= 0 (0: one per CPU core), got {config.workers}")
+    if config.workers > 1 and config.executor != "local":
+        raise AuditInputError(
+            f"--workers {config.workers} is for the local executor; with --executor {config.executor} every task "
+            "is a group of models of its own: drop --workers"
+        )
     if config.snapshots < 0:
         raise AuditInputError(f"snapshots must be >= 0, got {config.snapshots}")
     if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):

@@ -74,7 +74,13 @@ def run_audit(config: AuditConfig, *, events: Events | None = None) -> AuditRun:
     # model, and needs no GPU of its own even when the workers use theirs.
     device = resolve_device(config.device if config.executor == "local" or config.device == "cpu" else "auto")
     choose_threads(config.threads)
-    executor = create_executor(config.executor, ray_address=config.ray_address, device=config.device, threads=config.threads)
+    executor = create_executor(
+        config.executor,
+        ray_address=config.ray_address,
+        device=config.device,
+        threads=config.threads,
+        workers=config.workers,
+    )
     try:
         return _run(
             config,

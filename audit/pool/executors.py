@@ -33,7 +33,6 @@ from audit.pool.cache import CachedModel, training_code_version
 from audit.pool.trainers import GROUP_SIZE, PoolData, train_models
 from audit.training import TrainRecipe
 from models import unwrap
-from results.vocabulary import EXECUTORS
 
 # Seconds to wait for a TCP connection to a cluster's address before calling it unreachable.
 CONNECT_TIMEOUT_S = 10
@@ -257,19 +256,6 @@ class RayExecutor:
         if self.gpus_per_task > 0:
             slots = min(slots, math.floor(total.get("GPU", 0) / self.gpus_per_task + 1e-9))
         return min(GROUP_SIZE, max(1, math.ceil(count / max(1, slots))))
-
-
-def create_executor(kind: str, *, ray_address: str = "", device: str = "auto", threads: int = 0) -> Executor:
-    """The executor an audit's settings name: ``local``, or ``ray`` connected to
-    ``ray_address`` (empty: ``RAY_ADDRESS`` or a Ray instance started here), each task with
-    ``threads`` CPUs and torch threads (0: one, the local default) and one GPU unless
-    ``device`` is ``cpu`` (``auto``: one if the cluster has a GPU)."""
-    if kind == "local":
-        return LocalExecutor()
-    if kind == "ray":
-        gpus = {"cpu": 0.0, "auto": None}.get(device, 1.0)
-        return RayExecutor(ray_address or None, gpus_per_task=gpus, cpus_per_task=threads or 1)
-    raise AuditInputError(f"unknown executor {kind!r}; choose one of: {', '.join(EXECUTORS)}")
 
 
 @dataclass

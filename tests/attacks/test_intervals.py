@@ -234,3 +234,13 @@ def test_paired_differences_cover_the_true_difference(truth):
         hits.append([covered(i, d) for i, d in zip(intervals, true_difference)])
     coverage = np.mean(hits, axis=0)
     assert np.all((0.90 <= coverage) & (coverage <= 0.98)), coverage
+
+
+def test_the_t_quantile_is_scipy_stats_own():
+    from scipy import stats
+
+    from attacks.intervals import _t_quantile
+
+    for probability in (0.9, 0.975, 0.995):
+        for df in (1, 2.5, 7, 30.2, 1000):
+            assert _t_quantile(probability, df) == float(stats.t.ppf(probability, df))

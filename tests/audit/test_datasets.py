@@ -439,3 +439,17 @@ def test_each_refusal_names_the_fix(tmp_path, make, fix):
     with pytest.raises(AuditInputError) as caught:
         load_dataset(spec, cache_dir=tmp_path / "cache") if spec.startswith("imagefolder:") else load_dataset(spec)
     assert fix in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("bundled", [True, False], ids=["read-directly", "through-load_digits"])
+def test_the_digits_are_scikit_learns_whichever_way_they_are_read(monkeypatch, bundled):
+    from sklearn.datasets import load_digits
+
+    from audit.data import arrays
+
+    if not bundled:
+        monkeypatch.setattr(arrays, "_bundled_digits", lambda: None)
+    digits, reference = arrays.load_digits_dataset(), load_digits()
+    np.testing.assert_array_equal(digits.x, (reference.images / 16.0).astype(np.float32)[:, None])
+    np.testing.assert_array_equal(digits.y, reference.target)
+    assert digits.y.dtype == np.int64 and digits.class_names == tuple(str(c) for c in reference.target_names)

@@ -4,8 +4,8 @@
 
 The choice (``--trainer auto``) is made from measurements, not per run: timing the two paths
 at run time would make which models a run trains (DP-SGD draws its noise differently in each)
-depend on timing noise. On a 2-core CPU, eight demo MLPs trained together ran 1.1-1.3x
-faster than one after another and DP-SGD ran about 6x faster than through Opacus
+depend on timing noise. On a 2-core CPU, eight demo MLPs trained together ran 1.3-1.4x
+faster than one after another and DP-SGD about 7x faster than through Opacus
 (benchmarks/training_speed.py, docs/benchmarks.md); on CUDA the ensemble keeps the device
 busy where single small models leave it idle. So ``auto`` trains together whenever the
 architecture allows it (no buffers that change while training, no dropout: see

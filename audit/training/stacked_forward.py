@@ -1,18 +1,18 @@
 """M models of one architecture run as one: stacked parameters and a single module skeleton.
 
 Parameters are stacked along a leading model axis (``torch.func.stack_module_state``) and the
-architecture runs through ``torch.func.functional_call`` on one skeleton module, either
+architecture runs on one skeleton module in one of three ways:
 
 - ``vmap``: ``torch.vmap`` over the model axis (one batched matmul / grouped convolution per
   layer): the choice on a GPU, where a prototype measured about 3.6x the images/s of one
-  model at a time at M = 16 (ResNet-20, H200; /work/shared/REFERENCES.md), or
+  model at a time at M = 16 (ResNet-20, H200; /work/shared/REFERENCES.md);
 - ``loop``: one ``functional_call`` per model slice of the same stacked tensors, the choice
   on a CPU. There a grouped convolution over M = 8 models is 1.3-3x slower than 8 plain ones
   (the small CNN's layers at batch 64, torch 2.14, 1 thread), a vmapped small CNN trains at
   half the speed of the loop, and even the MLP's batched matmuls gain nothing (0.38 s
   against 0.34 s for 8 models x 3 epochs on digits). Everything around the forward and
   backward pass (batch assembly, objective, clipping, noise, optimiser, per-epoch figures)
-  stays vectorised over the model axis either way.
+  stays vectorised over the model axis whichever way runs it;
 - ``chain``: for architectures that are a plain chain of Linear layers and element-wise
   activations (the MLP), the loop's arithmetic without ``functional_call``: plain
   ``F.linear`` calls on each model's parameter slices (:mod:`audit.training.linear_chain`).

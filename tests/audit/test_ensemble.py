@@ -79,8 +79,8 @@ def _initial_losses(data, recipe, seeds):
         return [F.cross_entropy(m(data.x[k]), data.y[k], reduction="none") for m, k in zip(models, data.keep)]
 
 
-# How each test architecture's models may be stacked: batched matrix multiplies only for a
-# chain of Linear layers (the MLP).
+# How each test architecture's models may be stacked: the chain path only for a chain of
+# Linear layers (the MLP).
 STACKINGS = {"mlp": ("loop", "vmap", "chain"), "cnn": ("loop", "vmap"), "layernorm-mlp": ("loop", "vmap")}
 
 

@@ -14,6 +14,7 @@ from audit.data import load_dataset, make_keep_matrix, split_pool
 from audit.errors import AuditInputError
 from audit.pool import LocalExecutor, ProcessExecutor, create_executor, local_workers, train_pool
 from audit.training import TrainRecipe, parse_regime
+from tests.audit.recording import Recording
 
 MODELS = 4
 
@@ -34,17 +35,6 @@ def _inputs(regime="standard"):
         "device": torch.device("cpu"),
         "snapshot_epochs": (2,),
     }
-
-
-class Recording:
-    """An executor that forwards to another and records which models it was asked for."""
-
-    def __init__(self, inner):
-        self.inner, self.asked = inner, []
-
-    def train(self, arrays, job, *, indices, device):
-        self.asked.extend(indices)
-        yield from self.inner.train(arrays, job, indices=indices, device=device)
 
 
 @pytest.mark.parametrize("regime", ["standard", "dp:8"])

@@ -25,6 +25,7 @@ from audit.errors import AuditInputError
 from audit.pool import LocalExecutor, create_executor, train_pool
 from audit.pool import executors as executors_module
 from audit.training import TrainRecipe
+from tests.audit.recording import Recording
 
 MODELS = 4
 # Ray sets a worker's process title to "ray::" + the task's function while it runs one.
@@ -67,20 +68,6 @@ def local_pool(pool_inputs, tmp_path_factory):
         return train_pool(cache_dir=cache, executor=LocalExecutor(group_size=2), **pool_inputs)
     finally:
         torch.set_num_threads(threads)
-
-
-class Recording:
-    """An executor that forwards to another and records which models it was asked for."""
-
-    def __init__(self, inner):
-        self.inner, self.asked = inner, []
-
-    def train(self, arrays, job, *, indices, device):
-        self.asked.extend(indices)
-        yield from self.inner.train(arrays, job, indices=indices, device=device)
-
-    def close(self):
-        self.inner.close()
 
 
 def assert_same_models(pool, reference):

@@ -30,6 +30,9 @@ class TerminalProgress(Events):
     def plan(self, *, regimes: list[str], models_per_regime: int) -> None:
         self.models_per_regime = models_per_regime
         if self.bars:
+            # No monitor thread: training workers are forked only from a single-threaded
+            # process (audit.pool.processes), and the bars need no refresh between models.
+            tqdm.monitor_interval = 0
             self.overall = tqdm(
                 total=len(regimes) * models_per_regime, desc="audit", unit="model", file=self.stream, position=0
             )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -76,10 +77,14 @@ class ProcessExecutor:
 
 
 def _start_method() -> str:
-    """``fork`` on Linux: a worker starts at once with torch and this package already
-    imported (torch's DataLoader starts its workers so too); ``spawn`` elsewhere (macOS, where
-    forking a process that has loaded system frameworks is unsafe; Windows, which cannot)."""
-    return "fork" if sys.platform.startswith("linux") else "spawn"
+    """``fork`` on Linux when this process runs no other thread: a worker starts at once with
+    torch and this package already imported (torch's DataLoader starts its workers so too).
+    Otherwise ``spawn``: another thread could hold a lock (stderr's, say) at the moment of
+    the fork, which the worker would then wait on forever; and on macOS forking a process
+    that has loaded system frameworks is unsafe, and Windows cannot fork."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def _train_in_worker(arrays: PoolArrays, job: PoolJob, group: list[int]) -> list[TrainedEntry]:

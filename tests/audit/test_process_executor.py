@@ -5,6 +5,7 @@ workers ``0`` means; and the settings it refuses."""
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -99,3 +100,21 @@ def test_unusable_worker_settings_are_one_line_and_exit_code_2(tmp_path, capsys,
     err = capsys.readouterr().err
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "cache").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_workers_are_forked_only_from_a_process_running_no_other_thread():
+    import threading
+
+    from audit.pool.processes import _start_method
+
+    assert _start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _start_method() == "spawn"  # that thread might hold a lock the worker needs
+    finally:
+        stop.set()
+        other.join()
+    assert _start_method() == "fork"

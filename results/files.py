@@ -11,8 +11,9 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,16 @@ def write_npz(path: Path, *, compress: bool = True, **arrays: np.ndarray) -> Non
     """Write named arrays to an ``.npz`` file atomically (never pickled objects)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         (np.savez_compressed if compress else np.savez)(handle, **arrays)
+
+
+def digest_sources(digest: Any, packages: Iterable[ModuleType]) -> None:
+    """Feed ``digest`` (a ``hashlib`` object) the name and bytes of every module file of each
+    package, in name order: the source of what computes a cached artifact, so that a code
+    change is another cache key."""
+    for package in packages:
+        for path in sorted(Path(package.__file__).parent.glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
 
 
 def stable_hash(data: Any) -> str:

@@ -20,6 +20,7 @@ is rebuilt by the caller on every run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -35,7 +36,7 @@ import results
 from audit.data import ArrayDataset, AuditSplit
 from audit.pool import PoolSignals
 from audit.training import Regime
-from results.files import write_npz, write_text
+from results.files import digest_sources, write_npz, write_text
 from results.records import RegimeResult
 from results.serialization import from_json_dict, to_json_dict
 
@@ -43,14 +44,12 @@ ANALYSIS_FORMAT = 1
 LIBRARIES = ("numpy", "scipy", "scikit-learn")
 
 
+@functools.cache
 def analysis_code_version() -> str:
     """A digest of the source of every module the analysis runs (``attacks``,
     ``audit.analysis``, ``results``, this module) and of the numeric libraries' versions."""
     digest = hashlib.sha256(str(ANALYSIS_FORMAT).encode())
-    for package in (attacks, audit.analysis, results):
-        for path in sorted(Path(package.__file__).parent.glob("*.py")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+    digest_sources(digest, (attacks, audit.analysis, results))
     digest.update(Path(__file__).read_bytes())
     for library in LIBRARIES:
         digest.update(f"{library}=={importlib.metadata.version(library)}".encode())

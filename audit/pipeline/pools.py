@@ -234,9 +234,9 @@ def _audit_regime(
         seed=seed,
         delta=delta,
     )
-    result, scores, _ = cached_analysis(cache_dir, key, analyse)
-    # What describes this run, not the analysis: rebuilt whether the analysis was cached or not.
-    result.models = model_summaries(pool, keep, split.pool_y)
+    result, scores, from_cache = cached_analysis(cache_dir, key, analyse)
+    if from_cache:  # what describes this run, not the analysis: whether each model was trained now, and how long it took
+        result.models = model_summaries(pool, keep, split.pool_y)
     result.substitutions = pool.substitutions
     result.substitution_summary = summarise_substitutions(pool.substitutions)
     events.regime_done(regime.label)

@@ -28,7 +28,7 @@ import numpy as np
 
 import audit.training
 import models
-from results.files import stable_hash, write_json, write_npz
+from results.files import digest_sources, stable_hash, write_json, write_npz
 from results.records import EpochRecord
 from results.serialization import from_json_dict, to_json_dict
 
@@ -65,10 +65,7 @@ def training_code_version() -> str:
     """A digest of the source of every module on the training path (``audit.training``,
     ``models``): a change to how models are built or trained invalidates the cache."""
     digest = hashlib.sha256()
-    for package in (audit.training, models):
-        for path in sorted(Path(package.__file__).parent.glob("*.py")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+    digest_sources(digest, (audit.training, models))
     return digest.hexdigest()[:16]
 
 

@@ -10,14 +10,14 @@ calibration, and a target's logits ``[n, A, C]`` to float64 scores ``[n]``, high
 member. :func:`leave_one_out_scores` attacks every model of a pool in turn;
 :mod:`attacks.metrics` turns scores into AUC and TPR at low FPR (ROC counts defined once in
 :mod:`attacks.roc`), :mod:`attacks.intervals` gives their intervals over target models and
-candidates, and :mod:`attacks.privacy_audit` a valid one-run epsilon lower bound.
+candidates (resamples computed by :mod:`attacks.bootstrap`), and :mod:`attacks.privacy_audit` a valid one-run epsilon lower bound.
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
 # Names resolve on first use (PEP 562): the report needs only the metric formulas, and
-# importing every attack would pull scikit-learn in (about 0.6 s of a report's start-up).
+# importing every attack would pull scipy.special in (about 0.3 s of a report's start-up).
 _HOMES = {
     "AttackInputError": "attacks.base",
     "MembershipAttack": "attacks.base",

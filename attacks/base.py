@@ -139,9 +139,9 @@ class MembershipAttack(abc.ABC):
         each target in turn, yielding the target once fitted. Attacks whose calibration is a
         sum over models override this to subtract the target's and the partners' shares
         (:func:`calibration_partners`) from totals computed once."""
-        for target in targets:
+        for target, partner in calibration_partners(keep, targets):
             refs = np.arange(len(keep)) != target
-            self._fit_signals(signals[refs], keep[refs], labels, reference_mask(keep, target))
+            self._fit_signals(signals[refs], keep[refs], labels, _mask_of_partners(partner, target, keep.shape))
             yield target
 
     @abc.abstractmethod
@@ -213,7 +213,13 @@ def reference_mask(keep: np.ndarray, target: int) -> np.ndarray:
     """
     keep = np.asarray(keep, dtype=bool)
     _, partner = next(calibration_partners(keep, [target]))
-    use = np.ones(keep.shape, dtype=bool)
+    return _mask_of_partners(partner, target, keep.shape)
+
+
+def _mask_of_partners(partner: np.ndarray, target: int, shape: tuple[int, int]) -> np.ndarray:
+    """:func:`reference_mask` from the target's partners ``[n]`` (-1: none) in a pool of
+    ``shape`` ``(M, n)``."""
+    use = np.ones(shape, dtype=bool)
     has_partner = partner >= 0
     use[partner[has_partner], np.flatnonzero(has_partner)] = False
     return np.delete(use, target, axis=0)

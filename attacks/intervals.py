@@ -8,8 +8,7 @@ Resampling candidates only misses V_T, which dominates with a handful of models.
 
 Two-level bootstrap: a resample draws target counts ``u [T]`` and candidate counts ``v [n]``
 with replacement; score ``[t, i]`` weighs ``u[t] * v[i]`` (one candidate draw for every
-target: candidates are shared). The scores are sorted once and a resample's ROC is two
-integer cumulative sums over that order (:mod:`attacks.roc`), vectorised over resamples.
+target: candidates are shared). :mod:`attacks.bootstrap` computes the resamples' metrics.
 
 Intervals tried on 300 simulated audits at the demo's scale (T = 8, n = 1,000, each
 candidate IN for half the models; truth of the generating process from 4,000,000 Monte
@@ -50,10 +49,9 @@ import numpy as np
 
 from attacks import roc
 from attacks.base import AttackInputError
+from attacks.bootstrap import Draws, RankedPool
 from results.vocabulary import FPR_TARGETS
 
-# Weights computed at once, in resamples x ranked scores x schemes (16 MB of int32).
-_BLOCK_ELEMENTS = 4_000_000
 INTERVAL_METHODS = ("two-level", "candidates")
 
 
@@ -142,6 +140,7 @@ def pooled_intervals(
     method: str = "two-level",
     seed: int = 0,
     ranking: roc.Ranking | None = None,
+    by_target: roc.GroupCounts | None = None,
 ) -> PooledIntervals:
     """Intervals at ``level`` of the pooled AUC and TPR at each FPR target of ``scores
     [T, n]`` (higher = member; all-NaN rows are ignored) against ``keep [T, n]``.
@@ -150,14 +149,13 @@ def pooled_intervals(
     t interval of the module docstring; needs T >= 2) or ``"candidates"`` (candidates
     resampled, percentile interval: the uncertainty about one fixed set of models).
     ``ranking``: :func:`attacks.roc.rank` of the attacked rows' scores and keep, flattened,
-    when the caller has it already.
+    and ``by_target``: its :func:`attacks.roc.group_counts` by attacked row, when the caller
+    has them already.
     """
     scores, keep, _ = attacked_rows(scores, keep)
     _check_options(fpr_targets=fpr_targets, level=level, n_resamples=n_resamples, method=method, shape=scores.shape)
-    pool = _Pool.of(scores, keep, ranking)
-    draws = _Draws.of(
-        np.random.default_rng(seed), n_targets=len(scores), n_candidates=scores.shape[1], size=n_resamples
-    )
+    pool = RankedPool.of(scores, keep, ranking, by_target)
+    draws = Draws.of(seed, n_targets=len(scores), n_candidates=scores.shape[1], size=n_resamples)
     auc, tpr = pool.estimates(fpr_targets)
     auc_reps, tpr_reps = pool.replicates(draws, fpr_targets=fpr_targets, two_level=method == "two-level")
     interval = _components_interval if method == "two-level" else _percentile_interval
@@ -205,8 +203,8 @@ def paired_difference(
     n_targets, n_candidates = scores_a.shape
     options = {"fpr_targets": fpr_targets, "level": level, "n_resamples": n_resamples}
     _check_options(**options, method="two-level", shape=(n_targets, n_candidates))
-    draws = _Draws.of(np.random.default_rng(seed), n_targets=n_targets, n_candidates=n_candidates, size=n_resamples)
-    pool_a, pool_b = _Pool.of(scores_a, keep_a), _Pool.of(scores_b, keep_b)
+    draws = Draws.of(seed, n_targets=n_targets, n_candidates=n_candidates, size=n_resamples)
+    pool_a, pool_b = RankedPool.of(scores_a, keep_a), RankedPool.of(scores_b, keep_b)
     (auc_a, tpr_a), (auc_b, tpr_b) = pool_a.estimates(fpr_targets), pool_b.estimates(fpr_targets)
     reps_a = pool_a.replicates(draws, fpr_targets=fpr_targets, two_level=True)
     reps_b = pool_b.replicates(draws, fpr_targets=fpr_targets, two_level=True)
@@ -223,99 +221,6 @@ def paired_difference(
         n_candidates=n_candidates,
         n_resamples=n_resamples,
     )
-
-
-@dataclass(frozen=True)
-class _Draws:
-    """Bootstrap counts: ``targets [B, T]`` and ``candidates [B, n]`` (each row sums to T / n)."""
-
-    targets: np.ndarray
-    candidates: np.ndarray
-
-    @classmethod
-    def of(cls, rng: np.random.Generator, *, n_targets: int, n_candidates: int, size: int) -> _Draws:
-        # Candidates first: the candidates-only method then draws exactly as this package
-        # did before the two-level bootstrap, so its intervals are unchanged for a seed.
-        # Every weighting's total is T x n; int32 sums run faster than int64 ones where it fits.
-        dtype = np.int32 if n_targets * n_candidates < np.iinfo(np.int32).max else np.int64
-
-        def counts(n: int) -> np.ndarray:  # how often each of n items is drawn, per resample
-            draws = rng.integers(0, n, size=(size, n)) + n * np.arange(size)[:, None]
-            return np.bincount(draws.ravel(), minlength=size * n).reshape(size, n).astype(dtype)
-
-        candidates = counts(n_candidates)
-        return cls(counts(n_targets), candidates)
-
-
-@dataclass(frozen=True)
-class _Pool:
-    """Pooled scores ``[T, n]`` ranked once, with the target and candidate of each ranked
-    member and non-member (a resample's weight of each is two gathers from small tables)."""
-
-    ranking: roc.Ranking
-    n_targets: int
-    n_candidates: int
-    member_target: np.ndarray
-    member_candidate: np.ndarray
-    non_member_target: np.ndarray
-    non_member_candidate: np.ndarray
-
-    @classmethod
-    def of(cls, scores: np.ndarray, keep: np.ndarray, ranking: roc.Ranking | None = None) -> _Pool:
-        n = scores.shape[1]
-        ranking = roc.rank(scores.ravel(), keep.ravel()) if ranking is None else ranking
-        members, non_members = ranking.member_rows, ranking.non_member_rows
-        return cls(ranking, len(scores), n, members // n, members % n, non_members // n, non_members % n)
-
-    def estimates(self, fpr_targets: tuple[float, ...]) -> tuple[float, np.ndarray]:
-        """The pooled AUC and TPR at each FPR target ``[K]``."""
-        counts = roc.cumulative_counts(self.ranking)
-        return roc.auc(counts), np.array([roc.tpr_at_fpr(counts, target=t) for t in fpr_targets])
-
-    def replicates(
-        self, draws: _Draws, *, fpr_targets: tuple[float, ...], two_level: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """AUC ``[S, B]`` and TPR at each FPR target ``[S, B, K]`` of every resample under each
-        weighting: S = 3 (both levels, targets only, candidates only) if ``two_level``, else
-        S = 1 (candidates only)."""
-        n_full = 2 if two_level else 1  # weightings counted over every score
-        n_scores = len(self.member_target) + len(self.non_member_target)
-        block = max(1, _BLOCK_ELEMENTS // (n_full * n_scores))
-        aucs, tprs = [], []
-        for start in range(0, len(draws.targets), block):
-            u, v = draws.targets[start : start + block], draws.candidates[start : start + block]
-            counts = roc.counts_in_rank_order(
-                self.ranking,
-                member_weights=_weights(u, v, self.member_target, self.member_candidate, two_level=two_level),
-                non_member_weights=_weights(
-                    u, v, self.non_member_target, self.non_member_candidate, two_level=two_level
-                ),
-            )
-            aucs.append(roc.auc(counts).reshape(n_full, len(u)))
-            tpr = np.stack([roc.tpr_at_fpr(counts, target=t) for t in fpr_targets], axis=-1)
-            tprs.append(tpr.reshape(n_full, len(u), len(fpr_targets)))
-        auc, tpr = np.concatenate(aucs, axis=1), np.concatenate(tprs, axis=1)
-        if not two_level:
-            return auc, tpr
-        # Targets only: weights constant within each target's row, so per-target counts
-        # give every resample's ROC without another pass over the scores.
-        target_of_score = np.repeat(np.arange(self.n_targets), self.n_candidates)
-        groups = roc.group_counts(self.ranking, target_of_score, n_groups=self.n_targets)
-        by_target_auc = roc.group_auc(groups, draws.targets)
-        by_target_tpr = np.stack([roc.group_tpr_at_fpr(groups, draws.targets, target=t) for t in fpr_targets], -1)
-        return np.stack([auc[0], by_target_auc, auc[1]]), np.stack([tpr[0], by_target_tpr, tpr[1]])
-
-
-def _weights(u: np.ndarray, v: np.ndarray, target: np.ndarray, candidate: np.ndarray, *, two_level: bool) -> np.ndarray:
-    """Weights ``[S * b, K]`` of ranked scores of target ``target [K]`` and candidate
-    ``candidate [K]`` under counts ``u [b, T]``, ``v [b, n]``: ``u x v`` and ``v`` stacked if
-    ``two_level``, else ``v``. In the counts' integer type: exact, and fast to sum."""
-    if not two_level:
-        return np.take(v, candidate, axis=1)
-    weights = np.empty((2, len(u), len(target)), dtype=u.dtype)
-    np.take(v, candidate, axis=1, out=weights[1])
-    np.multiply(np.take(u, target, axis=1), weights[1], out=weights[0])
-    return weights.reshape(2 * len(u), len(target))
 
 
 @dataclass(frozen=True)

@@ -150,15 +150,16 @@ def evaluate_pooled(
     scores, keep, rows = attacked_rows(scores, keep)
     ranking = roc.rank(*_check_scores(scores.ravel(), keep.ravel()))
     pooled = _evaluate_ranked(ranking, fpr_targets=fpr_targets)
+    # Each target's own AUC from the pooled ranking: weights 1 on its row, 0 elsewhere.
+    target_of_score = np.repeat(np.arange(len(rows)), scores.shape[1])
+    by_target = roc.group_counts(ranking, target_of_score, n_groups=len(rows))
     method = interval_method if len(rows) > 1 else "candidates"
     intervals = None
     if bootstrap > 0:
         intervals = pooled_intervals(
-            scores, keep, fpr_targets=fpr_targets, n_resamples=bootstrap, method=method, seed=seed, ranking=ranking
+            scores, keep, fpr_targets=fpr_targets, n_resamples=bootstrap, method=method, seed=seed,
+            ranking=ranking, by_target=by_target,
         )
-    # Each target's own AUC from the pooled ranking: weights 1 on its row, 0 elsewhere.
-    target_of_score = np.repeat(np.arange(len(rows)), scores.shape[1])
-    by_target = roc.group_counts(ranking, target_of_score, n_groups=len(rows))
     roc_fpr, roc_tpr = _downsample_roc(pooled.fpr, pooled.tpr, n_non_members=pooled.n_non_members)
     return PooledMetrics(
         auc=pooled.auc,

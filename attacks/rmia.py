@@ -168,13 +168,18 @@ class RMIAAttack(MembershipAttack):
             )
         # Placeholder sums for unusable candidates keep the arithmetic finite; they are masked out.
         sum_rest, count_rest = np.where(usable[:, None], sum_rest, 1.0), np.maximum(count_rest, 1)
+        # With one query, gamma = 1 and every candidate in the population, a usable
+        # candidate's score is the share of usable candidates whose ratio is <= its own: a
+        # strictly increasing function of its ratio on that set, so the AUC is the ratio's
+        # own (exactly: same order, same ties) and the population search can be skipped.
+        ratio_ranks_alike = self.population is None and self.gamma == 1 and log_p_ref.shape[1] == 1
         aucs = []
         for a in _A_GRID:
             log_ratio = log_p_ref - _log_p_x(sum_rest, count_rest, a=a)
-            scores = self._rmia_scores(log_ratio, usable=usable)
+            scores = log_ratio[usable, 0] if ratio_ranks_alike else self._rmia_scores(log_ratio, usable=usable)[usable]
             # One sort per grid point (attacks.roc); scikit-learn's roc_auc_score spent half
             # its time validating arguments, 11 calls per target model.
-            aucs.append(float(roc.auc(roc.cumulative_counts(roc.rank(scores[usable], keep_ref[usable])))))
+            aucs.append(float(roc.auc(roc.cumulative_counts(roc.rank(scores, keep_ref[usable])))))
         return float(_A_GRID[int(np.argmax(aucs))])
 
     def _rmia_scores(self, log_ratio: np.ndarray, *, usable: np.ndarray | None = None) -> np.ndarray:

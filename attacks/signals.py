@@ -37,25 +37,29 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def log1m_softmax(logits: np.ndarray) -> np.ndarray:
-    """log(1 - p) for every class, ``[..., C]``, accurate even when p is within 1e-300 of 1.
+    """log(1 - p) for every class, ``[..., C]``, accurate even when p is within 1e-300 of 1."""
+    return _log1m_from_log_p(log_softmax(logits))
+
+
+def _log1m_from_log_p(log_p: np.ndarray) -> np.ndarray:
+    """log(1 - p) from ``log_p [..., C]`` (a log-softmax, computed once by the callers).
 
     For a class with p <= 1/2, log1p(-p) is accurate. Only the arg-max class can have p > 1/2,
-    and there 1 - p cancels; its log(1 - p) is logsumexp(other logits) - logsumexp(all).
+    and there 1 - p cancels; its log(1 - p) is log sum of the other classes' p, a logsumexp
+    of their log p.
     """
-    z = np.asarray(logits, dtype=np.float64)
-    log_p = log_softmax(z)
-    top = np.argmax(z, axis=-1)[..., None]
+    top = np.argmax(log_p, axis=-1)[..., None]
     out = np.log1p(-np.exp(np.minimum(log_p, np.log(0.5))))
-    others = z.copy()
+    others = log_p.copy()
     np.put_along_axis(others, top, -np.inf, axis=-1)
-    top_value = logsumexp(others, keepdims=True) - logsumexp(z, keepdims=True)
-    np.put_along_axis(out, top, top_value, axis=-1)
+    np.put_along_axis(out, top, logsumexp(others, keepdims=True), axis=-1)
     return out
 
 
 def log_odds(logits: np.ndarray) -> np.ndarray:
     """log(p / (1 - p)) for every class, ``[..., C]``: the logit-scaled probabilities."""
-    return log_softmax(logits) - log1m_softmax(logits)
+    log_p = log_softmax(logits)
+    return log_p - _log1m_from_log_p(log_p)
 
 
 def take_label(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -103,7 +107,7 @@ def modified_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     the label: a confident wrong prediction has a large Mentr.
     """
     log_p = log_softmax(logits)
-    log1m_p = log1m_softmax(logits)
+    log1m_p = _log1m_from_log_p(log_p)
     p = np.exp(log_p)
     classes = np.arange(log_p.shape[-1])
     is_true = classes == np.broadcast_to(np.asarray(labels), log_p.shape[:-1])[..., None]

@@ -101,14 +101,16 @@ class ThresholdAttack(MembershipAttack):
             use[partners[has_partner], np.flatnonzero(has_partner)] = False
             use = use.reshape(-1)
             chosen = use[order]
-            if ordered_members[chosen].all() or not ordered_members[chosen].any():
-                self._check_both_sides(ordered_members[chosen], use=np.delete(use.reshape(keep.shape), target, axis=0))
-            self.threshold_ = _best_threshold_sorted(ordered[chosen], ordered_members[chosen])
+            chosen_members = ordered_members[chosen]
+            if chosen_members.all() or not chosen_members.any():
+                self._check_both_sides(chosen_members, use=np.delete(use.reshape(keep.shape), target, axis=0))
+            self.threshold_ = _best_threshold_sorted(ordered[chosen], chosen_members)
             self.class_thresholds_ = np.full(self.n_classes_, self.threshold_)
             for label, (positions, values, class_members) in classes.items():
                 picked = use[positions]
-                if class_members[picked].any() and not class_members[picked].all():
-                    self.class_thresholds_[label] = _best_threshold_sorted(values[picked], class_members[picked])
+                picked_members = class_members[picked]
+                if picked_members.any() and not picked_members.all():
+                    self.class_thresholds_[label] = _best_threshold_sorted(values[picked], picked_members)
             yield target
 
     def _check_both_sides(self, members: np.ndarray, *, use: np.ndarray) -> None:

@@ -11,13 +11,13 @@ either way.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 from collections.abc import Callable, Sequence
 
 from matplotlib.figure import Figure
 
 from reports.datauri import figure_to_png
+from results.machine import usable_cores
 
 Builder = Callable[[], "Figure | None"]
 
@@ -59,8 +59,7 @@ def _warm_up() -> None:
 def _default_workers(figures: int) -> int:
     if figures < _MIN_PARALLEL:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores, _MAX_WORKERS, figures)
+    return min(usable_cores(), _MAX_WORKERS, figures)
 
 
 def _draw_pending(index: int) -> bytes | None:

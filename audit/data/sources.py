@@ -39,6 +39,7 @@ from audit.data.arrays import ArrayDataset, load_digits_dataset
 from audit.data.tabular import load_csv, load_npz, split_csv_argument
 from audit.errors import AuditInputError, one_line
 from results.files import atomic_path, stable_hash
+from results.machine import usable_cores
 
 # spec -> (torchvision.datasets class, description)
 _TORCHVISION = {
@@ -94,7 +95,7 @@ def load_dataset(
     if kind == "imagefolder" and argument:
         root = _existing_path(argument, spec=spec, directory=True)
         cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        return _load_image_folder(spec, root, cache_dir=cache_dir, workers=_available_cpus())
+        return _load_image_folder(spec, root, cache_dir=cache_dir, workers=usable_cores())
     if kind == "npz" and argument:
         return load_npz(spec, _existing_path(argument, spec=spec, directory=False))
     if kind == "csv" and argument:
@@ -303,11 +304,6 @@ def _to_unit_float(images: np.ndarray) -> np.ndarray:
     unit = np.ascontiguousarray(channels_first, dtype=np.float32)
     unit /= 255.0
     return unit
-
-
-def _available_cpus() -> int:
-    # sched_getaffinity honours CPU limits set on this process (taskset, containers); macOS lacks it.
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 # ---------------------------------------------------------------- helpers

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from audit.errors import AuditInputError
 from audit.pool.executors import Executor, LocalExecutor, RayExecutor
 from audit.pool.processes import ProcessExecutor
+from results.machine import usable_cores
 from results.vocabulary import EXECUTORS
 
 
@@ -42,5 +41,4 @@ def local_workers(requested: int, *, device: str, threads: int) -> int:
     on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
     if not on_cpu:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, threads))
+    return max(1, usable_cores() // max(1, threads))

@@ -138,3 +138,23 @@ def test_auto_a_needs_two_references(separable_pool):
     create_attack("rmia", a=0.3).fit(pool.logits[:1], one_reference, pool.labels)
     with pytest.raises(AttackInputError, match="a='auto' needs at least 2 reference models"):
         create_attack("rmia").fit(pool.logits[:1], one_reference, pool.labels)
+
+
+def test_tuning_a_on_the_ratio_itself_equals_tuning_on_the_scores(pool_factory):
+    """With one query, gamma = 1 and every candidate in the population, tuning ranks the
+    ratio instead of the population scores (a strictly increasing function of it on the
+    scored set): the same a, hence the same scores, as the population search gives."""
+    pool = pool_factory(separable=False, n_models=8, n=300, seed=21)
+    logits = pool.logits.copy()
+    rng = np.random.default_rng(0)
+    logits[:, np.arange(300), 0, pool.labels] += rng.uniform(0, 3, size=300) * pool.keep  # a depends on this
+    inputs = {"logits": logits, "keep": pool.keep, "labels": pool.labels}
+    shortcut, searched = create_attack("rmia"), create_attack("rmia", population=np.arange(300))
+    tuned = []
+    for target in range(8):
+        fast = shortcut.leave_one_out(**inputs, targets=[target])
+        slow = searched.leave_one_out(**inputs, targets=[target])
+        assert shortcut.a_ == searched.a_
+        np.testing.assert_array_equal(fast, slow)
+        tuned.append(shortcut.a_)
+    assert len(set(tuned)) > 1  # the grid's choice varies between targets: the comparison is not vacuous

@@ -33,8 +33,8 @@ def test_per_class_models(pool_factory):
 def test_training_rows_are_subsampled(pool_factory):
     pool = pool_factory(separable=True, n_models=4, n=150, seed=11)
     attack = create_attack("shadow", max_rows=100).fit(pool.logits[1:], pool.keep[1:], pool.labels)
-    assert attack.classifier_[-1].n_features_in_ == 4
-    assert attack.classifier_[0].n_samples_seen_ == 100
+    assert attack.classifier_.n_features_in_ == 4
+    assert attack.classifier_.n_samples_seen_ == 100
 
 
 def test_leave_one_out_trains_on_the_masked_references(pool_factory):

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from attacks import AttackInputError, evaluate
-from attacks.intervals import _Draws, _Pool, paired_difference, pooled_intervals
+from attacks import AttackInputError, bootstrap, evaluate
+from attacks.bootstrap import Draws, RankedPool
+from attacks.intervals import paired_difference, pooled_intervals
 
 # The generative model of scores (higher = member). Target model t has its own offset and
 # its own membership effect; candidate i its own difficulty (seen by every model) and
@@ -93,8 +94,8 @@ def test_two_level_resamples_equal_explicit_resampling():
     rng = np.random.default_rng(3)
     keep = np.argsort(rng.random((5, 60)), axis=0) < 2
     scores = np.round(keep + rng.normal(size=keep.shape), 1)
-    draws = _Draws.of(np.random.default_rng(4), n_targets=5, n_candidates=60, size=6)
-    auc, tpr = _Pool.of(scores, keep).replicates(draws, fpr_targets=(0.05, 0.2), two_level=True)
+    draws = Draws.of(4, n_targets=5, n_candidates=60, size=6)
+    auc, tpr = RankedPool.of(scores, keep).replicates(draws, fpr_targets=(0.05, 0.2), two_level=True)
     ones_t, ones_c = np.ones(5, int), np.ones(60, int)
     for b, (u, v) in enumerate(zip(draws.targets, draws.candidates)):
         for scheme, (rows, columns) in enumerate([(u, v), (u, ones_c), (ones_t, v)]):
@@ -102,6 +103,21 @@ def test_two_level_resamples_equal_explicit_resampling():
             slow = evaluate(scores[picked].ravel(), keep[picked].ravel(), fpr_targets=(0.05, 0.2))
             assert auc[scheme, b] == pytest.approx(slow.auc, abs=1e-12)
             assert tpr[scheme, b].tolist() == [slow.tpr_at_fpr[0.05], slow.tpr_at_fpr[0.2]]
+
+
+def test_resamples_in_threaded_blocks_equal_one_block(monkeypatch):
+    """Blocks of one resample, spread over threads, give the very numbers of one block."""
+    rng = np.random.default_rng(8)
+    keep = np.argsort(rng.random((6, 500)), axis=0) < 3
+    scores = np.round(keep + rng.normal(size=keep.shape), 2)
+    draws = Draws.of(9, n_targets=6, n_candidates=500, size=30)
+    one_block = RankedPool.of(scores, keep).replicates(draws, fpr_targets=(0.01, 0.1), two_level=True)
+    monkeypatch.setattr(bootstrap, "_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(bootstrap, "usable_cores", lambda: 3)
+    blocks = RankedPool.of(scores, keep).replicates(draws, fpr_targets=(0.01, 0.1), two_level=True)
+    np.testing.assert_array_equal(blocks[0], one_block[0])
+    np.testing.assert_array_equal(blocks[1], one_block[1])
+    assert draws.candidates.dtype == np.int16  # the narrow weights were the ones summed
 
 
 def test_candidates_method_is_the_percentile_of_candidate_resamples():

@@ -71,6 +71,19 @@ def test_weights_in_rank_order_equal_weights_in_score_order():
     assert in_order.non_members.dtype == np.int32  # integer weights are summed as integers
 
 
+def test_int32_weights_give_the_exact_auc_past_the_int32_range():
+    """A bootstrap's int32 weights are summed in int32 chunks: no chunk may overflow, even
+    where the AUC's pair counts (here ~1e12) are far past 2**31."""
+    rng = np.random.default_rng(5)
+    scores, is_member = rng.normal(size=20_000), rng.random(20_000) < 0.5
+    weights = rng.integers(0, 200, size=(2, 20_000)).astype(np.int32)
+    ranking = roc.rank(scores, is_member)
+    narrow, wide = roc.cumulative_counts(ranking, weights=weights), roc.cumulative_counts(ranking, weights=weights.astype(np.int64))
+    assert narrow.non_members.dtype == np.int32 and int(narrow.non_members[:, -1].min()) ** 2 > 2**31
+    np.testing.assert_array_equal(roc.auc(narrow), roc.auc(wide))
+    assert roc.auc(narrow)[0] == pytest.approx(roc_auc_score(is_member, scores, sample_weight=weights[0]), abs=1e-12)
+
+
 def test_unweighted_counts_are_integers_at_tie_group_ends():
     """What best_threshold needs: integer counts at the end of each tie group, highest first."""
     scores = np.array([0.9, 0.5, 0.5, 0.5, 0.1])

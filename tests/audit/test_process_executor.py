@@ -4,7 +4,6 @@ workers ``0`` means; and the settings it refuses."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
@@ -68,9 +67,10 @@ def test_workers_train_the_models_this_process_trains_in_the_same_groups(tmp_pat
 
 
 def test_zero_workers_means_one_per_core_on_the_cpu_and_one_on_a_gpu(monkeypatch):
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert local_workers(0, device="cpu", threads=0) == cores
-    assert local_workers(0, device="cpu", threads=2) == max(1, cores // 2)
+    monkeypatch.setattr("audit.pool.choice.usable_cores", lambda: 6)
+    assert local_workers(0, device="cpu", threads=0) == 6
+    assert local_workers(0, device="cpu", threads=2) == 3
+    assert local_workers(0, device="cpu", threads=8) == 1
     assert local_workers(3, device="cpu", threads=0) == 3
     assert local_workers(0, device="cuda", threads=0) == 1
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

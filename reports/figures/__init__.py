@@ -8,7 +8,10 @@ the result holds nothing for it to draw; the report then prints a one-line note 
 - :mod:`~reports.figures.roc`: ROC curves (log-log) with the DP ceiling.
 - :mod:`~reports.figures.training`: training loss per epoch; AUC along training.
 - :mod:`~reports.figures.distributions`: member/non-member histograms; AUC per class.
-- :mod:`~reports.figures.common`: sizes, colours, legends shared by all of them.
+- :mod:`~reports.figures.common`: sizes, colours, literal text shared by all of them.
+- :mod:`~reports.figures.layout`: margins from what a figure holds (no constrained layout);
+  :mod:`~reports.figures.legend` places the legend under the axes, and
+  :mod:`~reports.figures.text_extent` measures text for both.
 """
 
 from reports.figures.distributions import histogram_figure, per_class_figure

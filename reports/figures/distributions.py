@@ -17,7 +17,7 @@ from reports.figures.common import (
     attack_label,
     literal,
 )
-from reports.figures.layout import arrange
+from reports.figures.layout import arrange, set_title
 from reports.formatting import is_missing
 from reports.style import regime_styles
 from results.records import AuditResult, RegimeResult
@@ -61,7 +61,7 @@ def histogram_figure(regime: RegimeResult) -> Figure | None:
             ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel("fraction")
-    axes[0].set_title(literal(regime.label), fontsize=10)
+    set_title(axes[0], literal(regime.label), fontsize=10)
     axes[0].legend(fontsize=8, frameon=False)
     return arrange(figure)
 
@@ -112,7 +112,7 @@ def per_class_figure(result: AuditResult) -> Figure | None:
     ax.set_ylim(min(0.45, low - 0.02), None)
     ax.set_ylabel(f"AUC, {attack_label(result.main_attack)}")
     if truncated:
-        ax.set_title(f"the {MAX_CLASSES} most vulnerable of {len(names)} classes", fontsize=9)
+        set_title(ax, f"the {MAX_CLASSES} most vulnerable of {len(names)} classes", fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     return arrange(figure, legend_columns=3)
 

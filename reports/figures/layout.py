@@ -5,9 +5,9 @@ drawn, and drawing lays them out again: most of a report figure's cost (in the f
 release's profile, 8.8 s of 12 s of report rendering). The report's figures are regular: one
 column of axes, each with or without a title, a y label of one or two lines, tick labels whose
 text the axis' own locator and formatter give without drawing anything, and a legend under the
-axes. Their margins follow from the font's text extents alone. ``tests/reports/
-test_figure_layout.py`` draws every figure and checks that no text leaves the picture and no
-two labels overlap.
+axes (:mod:`reports.figures.legend`). Their margins follow from the font's text extents alone.
+``tests/reports/test_figure_layout.py`` draws every figure and checks that no text leaves the
+picture and no two labels overlap.
 
 Log axes get their ticks here too: decades labelled as plain text ("10⁻³", no mathtext to
 parse) when the axis spans more than 1.5 decades, else 1-2-5 steps labelled as decimals, so a
@@ -16,21 +16,18 @@ narrow log axis never shows a single label.
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-POINTS = 72.0  # per inch
+from reports.figures.legend import place_legend
+from reports.figures.text_extent import POINTS, text_extent
+
 PAD = 0.06  # inches kept clear at the figure's edges
 LABEL_GAP = 4 / POINTS  # between tick labels and an axis label (matplotlib's labelpad)
 TITLE_GAP = 6 / POINTS  # between a title and its axes (axes.titlepad)
@@ -38,14 +35,6 @@ TICK_SPACE = 7 / POINTS  # tick length (3.5 pt) + tick label pad (3.5 pt)
 PANEL_GAP = 0.08  # between the decorations of two stacked axes
 LEGEND_FONT_SIZE = 8  # points
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
-
-
-@dataclass(frozen=True)
-class _Extent:
-    """Width and height of a piece of text, in inches."""
-
-    width: float
-    height: float
 
 
 def arrange(figure: Figure, *, legend_columns: int = 0) -> Figure:
@@ -56,12 +45,23 @@ def arrange(figure: Figure, *, legend_columns: int = 0) -> Figure:
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "log":
                 _log_ticks(axis)
-    legend_height = _add_legend(figure, columns=legend_columns) if legend_columns else 0.0
+    legend_height = 0.0
+    if legend_columns:
+        legend = place_legend(figure, columns=legend_columns, bottom=PAD, margin=PAD, font_size=LEGEND_FONT_SIZE)
+        legend_height = legend + PANEL_GAP if legend else 0.0
     # Twice: how many ticks a locator picks depends on the axis' length, which the first pass
     # sets; the second measures the tick labels the figure will draw.
     for _ in range(2):
         _place(figure, legend_height=legend_height)
     return figure
+
+
+def set_title(ax: Axes, text: str, *, fontsize: float) -> None:
+    """``ax``'s title, just above it. The explicit ``y`` turns off matplotlib's automatic
+    title placement, which measured the x axis' tick labels at every draw to see whether they
+    reach above the axes (here they never do; :func:`arrange` leaves the title its room):
+    about a tenth of a report figure's drawing, for identical pixels."""
+    ax.set_title(text, fontsize=fontsize, y=1.0)
 
 
 def _place(figure: Figure, *, legend_height: float) -> None:
@@ -112,36 +112,15 @@ def _wrap(label: Artist, *, width: float) -> None:
     """Break a label's text at spaces into lines no wider than ``width`` inches (a word longer
     than that keeps a line of its own)."""
     text, size = label.get_text(), label.get_fontsize()
-    if not text or _text(text, size).width <= width:
+    if not text or text_extent(text, size).width <= width:
         return
     lines: list[str] = []
     for word in text.split():
-        if lines and _text(f"{lines[-1]} {word}", size).width <= width:
+        if lines and text_extent(f"{lines[-1]} {word}", size).width <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
             lines.append(word)
     label.set_text("\n".join(lines))
-
-
-@functools.lru_cache(maxsize=4096)  # the same tick labels recur in every figure
-def _text(text: str, size: float, *, rotation: float = 0.0) -> _Extent:
-    """Extent of ``text`` (lines split at newlines) at ``size`` points, rotated by ``rotation``
-    degrees, from the font's metrics (nothing is drawn)."""
-    if not text:
-        return _Extent(0.0, 0.0)
-    prop = FontProperties(size=size)
-    lines = text.split("\n")
-    widths = [text_to_path.get_text_width_height_descent(line, prop, ismath="$" in line.replace(r"\$", ""))[0]
-              for line in lines]
-    # Matplotlib spaces lines 1.2 font sizes apart; one line is about that tall with descent.
-    extent = _Extent(max(widths) / POINTS, 1.2 * size * len(lines) / POINTS)
-    if rotation:
-        angle = math.radians(rotation)
-        return _Extent(
-            extent.width * abs(math.cos(angle)) + extent.height * abs(math.sin(angle)),
-            extent.width * abs(math.sin(angle)) + extent.height * abs(math.cos(angle)),
-        )
-    return extent
 
 
 def _tick_texts(axis: Axis) -> tuple[list[str], float, float]:
@@ -160,7 +139,7 @@ def _tick_extent(axis: Axis, *, along: str) -> float:
     texts, size, rotation = _tick_texts(axis)
     if not axis.get_visible() or not texts:
         return 0.0
-    extents = [_text(t, size, rotation=rotation) for t in texts]
+    extents = [text_extent(t, size, rotation=rotation) for t in texts]
     return TICK_SPACE + max(e.height if along == "x" else e.width for e in extents)
 
 
@@ -168,7 +147,7 @@ def _label_extent(label: Artist, *, thickness: str) -> float:
     text = label.get_text()
     if not text:
         return 0.0
-    extent = _text(text, label.get_fontsize())
+    extent = text_extent(text, label.get_fontsize())
     return LABEL_GAP + (extent.height if thickness == "height" else extent.width)
 
 
@@ -183,7 +162,7 @@ def _below(ax: Axes) -> float:
 
 def _above(ax: Axes) -> float:
     title = ax.title.get_text()
-    return TITLE_GAP + _text(title, ax.title.get_fontsize()).height if title else 0.0
+    return TITLE_GAP + text_extent(title, ax.title.get_fontsize()).height if title else 0.0
 
 
 def _left_overhang(ax: Axes) -> float:
@@ -193,8 +172,8 @@ def _left_overhang(ax: Axes) -> float:
     if not texts:
         return 0.0
     if rotation:
-        return _text(texts[0], size, rotation=rotation).width
-    return _text(texts[0], size).width / 2
+        return text_extent(texts[0], size, rotation=rotation).width
+    return text_extent(texts[0], size).width / 2
 
 
 def _right_overhang(ax: Axes) -> float:
@@ -202,36 +181,4 @@ def _right_overhang(ax: Axes) -> float:
     texts, size, rotation = _tick_texts(ax.xaxis)
     if not texts or rotation:
         return 0.0
-    return _text(texts[-1], size).width / 2
-
-
-def _add_legend(figure: Figure, *, columns: int) -> float:
-    """A frameless legend of every labelled artist, centred at the bottom of the figure, in
-    as many of ``columns`` columns as fit the width. Returns the height it takes, in inches.
-
-    The legend is measured, not estimated: laying out its few texts costs milliseconds."""
-    handles, labels = [], []
-    for ax in figure.axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.append(handle)
-            labels.append(label)
-    if not labels:
-        return 0.0
-    width, height = figure.get_size_inches()
-    renderer = RendererAgg(1, 1, figure.dpi)
-    for count in range(max(1, min(columns, len(labels))), 0, -1):
-        legend = figure.legend(
-            handles,
-            labels,
-            loc="lower center",
-            bbox_to_anchor=(0.5, PAD / height),
-            ncols=count,
-            fontsize=LEGEND_FONT_SIZE,
-            frameon=False,
-            borderaxespad=0.0,
-        )
-        extent = legend.get_window_extent(renderer)
-        if extent.width / figure.dpi <= width - 2 * PAD or count == 1:
-            return extent.height / figure.dpi + PANEL_GAP
-        legend.remove()
-    raise AssertionError("unreachable: one column is always accepted")
+    return text_extent(texts[-1], size).width / 2

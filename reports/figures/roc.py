@@ -17,7 +17,7 @@ from reports.figures.common import (
     literal,
     log_floor,
 )
-from reports.figures.layout import arrange
+from reports.figures.layout import arrange, set_title
 from reports.formatting import decimal, epsilon_text, is_missing
 from reports.style import regime_styles
 from results.records import AuditResult, RegimeResult
@@ -52,7 +52,7 @@ def roc_overlay_figure(result: AuditResult) -> Figure | None:
         )
         _draw_dp_bound(ax, regime, low=low, colour=colour)
     _finish_roc_axes(ax, low=low)
-    ax.set_title(attack_label(result.main_attack), fontsize=10)
+    set_title(ax, attack_label(result.main_attack), fontsize=10)
     return arrange(figure, legend_columns=2)
 
 
@@ -84,7 +84,7 @@ def roc_attacks_figure(regime: RegimeResult, *, attacks: list[str], main_attack:
         )
     _draw_dp_bound(ax, regime, low=low, colour="0.2")
     _finish_roc_axes(ax, low=low)
-    ax.set_title(literal(regime.label), fontsize=10)
+    set_title(ax, literal(regime.label), fontsize=10)
     return arrange(figure, legend_columns=2)
 
 

@@ -15,6 +15,7 @@ from matplotlib.transforms import Bbox
 from reports import figures
 from reports.drawing import draw_pngs
 from reports.figures.layout import arrange
+from reports.figures.legend import legend_texts
 from results.records import AuditResult
 
 BUILDERS = {
@@ -67,8 +68,8 @@ def _texts(figure: Figure) -> list[tuple[str, str, Bbox]]:
             found.append((f"title{number}", ax.title.get_text(), ax.title.get_window_extent(renderer)))
         if ax.get_legend() is not None:
             found.append((f"axes-legend{number}", "legend", ax.get_legend().get_window_extent(renderer)))
-    for legend in figure.legends:
-        found.append(("legend", "legend", legend.get_window_extent(renderer)))
+    for text in legend_texts(figure):
+        found.append(("legend", text.get_text(), text.get_window_extent(renderer)))
     return found
 
 

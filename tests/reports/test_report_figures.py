@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from attacks.metrics import dp_tpr_bound
 from reports import figures
 from reports.datauri import figure_to_data_uri, image_to_data_uri
+from reports.figures.legend import legend_texts
 from reports.formatting import percent, percent_interval
 from reports.readings import tpr_reading
 from results.records import TprAtFpr
@@ -114,7 +115,7 @@ def test_frontier_marks_unresolvable_tpr_hollow(audit_result):
     )
     regime = dataclasses.replace(regime, attacks={"lira-online": unresolved})
     figure = figures.frontier_figure(dataclasses.replace(audit_result, regimes=[regime]), x="tpr")
-    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    labels = [text.get_text() for text in legend_texts(figure)]
     assert "hollow: TPR not resolvable" in labels
 
 

@@ -23,7 +23,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, Locator, LogLocator, NullLocator
 
 from reports.figures.legend import place_legend
 from reports.figures.text_extent import POINTS, text_extent
@@ -45,6 +45,9 @@ def arrange(figure: Figure, *, legend_columns: int = 0) -> Figure:
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "log":
                 _log_ticks(axis)
+            locator = axis.get_major_locator()
+            if not isinstance(locator, (FixedLocator, NullLocator, _InView)):
+                axis.set_major_locator(_InView(locator))
     legend_height = 0.0
     if legend_columns:
         legend = place_legend(figure, columns=legend_columns, bottom=PAD, margin=PAD, font_size=LEGEND_FONT_SIZE)
@@ -85,8 +88,48 @@ def _place(figure: Figure, *, legend_height: float) -> None:
         _wrap(ax.yaxis.label, width=panel)  # the y label runs along the axes' height
         y -= panel
         ax.set_position([left / width, y / height, (width - left - right) / width, panel / height])
+        _pin_axis_labels(ax, width=width - left - right, height=panel)
         if i + 1 < len(axes):
             y -= below[i] + above[i + 1] + PANEL_GAP
+
+
+def _pin_axis_labels(ax: Axes, *, width: float, height: float) -> None:
+    """The axis labels of ``ax`` (``width`` x ``height`` inches) just beyond its tick labels,
+    where :func:`_place` left them room. Placed by hand, they spare matplotlib measuring every
+    tick label again at each draw to place them."""
+    ax.xaxis.set_label_coords(0.5, -(_tick_extent(ax.xaxis, along="x") + LABEL_GAP) / height)
+    ax.yaxis.set_label_coords(-(_tick_extent(ax.yaxis, along="y") + LABEL_GAP) / width, 0.5)
+
+
+class _InView(Locator):
+    """Another locator's ticks, only those inside the view. matplotlib makes a tick (two
+    marks, a grid line, two labels) for every location a locator returns, also for those
+    outside the view that it then does not draw: a third of a report figure's ticks."""
+
+    def __init__(self, base: Locator):
+        self.base = base
+
+    def set_axis(self, axis: Axis) -> None:
+        super().set_axis(axis)
+        self.base.set_axis(axis)
+
+    def __call__(self) -> np.ndarray:
+        return _within_view(self.axis, np.asarray(self.base(), dtype=float))
+
+    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
+        return self.base.tick_values(vmin, vmax)
+
+    def view_limits(self, vmin: float, vmax: float) -> tuple[float, float]:
+        return self.base.view_limits(vmin, vmax)
+
+    def nonsingular(self, v0: float, v1: float) -> tuple[float, float]:
+        return self.base.nonsingular(v0, v1)
+
+
+def _within_view(axis: Axis, locations: np.ndarray) -> np.ndarray:
+    low, high = sorted(axis.get_view_interval())
+    tolerance = 1e-9 * max(abs(low), abs(high), 1.0)
+    return locations[(locations >= low - tolerance) & (locations <= high + tolerance)]
 
 
 def _log_ticks(axis: Axis) -> None:
@@ -125,10 +168,7 @@ def _wrap(label: Artist, *, width: float) -> None:
 
 def _tick_texts(axis: Axis) -> tuple[list[str], float, float]:
     """The major tick labels the axis will draw, their font size and rotation."""
-    low, high = sorted(axis.get_view_interval())
-    locations = np.asarray(axis.get_major_locator()(), dtype=float)
-    tolerance = 1e-9 * max(abs(low), abs(high), 1.0)
-    locations = locations[(locations >= low - tolerance) & (locations <= high + tolerance)]
+    locations = _within_view(axis, np.asarray(axis.get_major_locator()(), dtype=float))
     texts = [t for t in axis.get_major_formatter().format_ticks(list(locations)) if t]
     label = axis.majorTicks[0].label1  # one tick: its text properties are every tick's
     return texts, label.get_fontsize(), label.get_rotation()

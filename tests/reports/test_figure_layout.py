@@ -124,3 +124,16 @@ def test_parallel_drawing_gives_the_same_bytes_in_the_same_order(audit_result):
     parallel = draw_pngs(builders, workers=2)
     assert serial[-1] is None and all(png.startswith(b"\x89PNG") for png in serial[:-1])
     assert parallel == serial
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_arranged_axes_place_ticks_only_inside_the_view(name, audit_result):
+    """matplotlib makes a tick (marks, grid line, labels) for every location its locator
+    returns, drawn or not: arrange() keeps the ones outside the view from being made."""
+    figure = BUILDERS[name](audit_result)
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            locations = axis.get_majorticklocs()
+            slack = 1e-9 * max(abs(low), abs(high), 1.0)
+            assert len(locations) and all(low - slack <= x <= high + slack for x in locations), (axis, locations)

@@ -59,8 +59,16 @@ def test_separable_data_stays_finite():
         (np.zeros((4, 2)), np.ones(4, bool), "both classes"),
         (np.zeros(4), np.array([1, 0, 1, 0], bool), r"X \[N, F\]"),
         (np.zeros((4, 2)), np.array([1, 0, 1], bool), r"y \[N\]"),
+        (np.array([[0.0], [np.nan], [1.0]]), np.array([1, 0, 1], bool), "finite"),
     ],
 )
 def test_bad_input_is_named(X, y, message):
     with pytest.raises(AttackInputError, match=message):
         ScaledLogisticRegression().fit(X, y)
+
+
+def test_a_fit_that_runs_out_of_steps_says_so(monkeypatch):
+    monkeypatch.setattr("attacks.logistic._MAX_STEPS", 1)
+    X, y = problem(5)
+    with pytest.warns(RuntimeWarning, match="before converging"):
+        assert ScaledLogisticRegression().fit(X, y).n_iter_ == 1

@@ -117,7 +117,8 @@ class RocCounts:
 
     @functools.cached_property
     def member_total(self) -> np.ndarray:
-        """Total member weight, ``[...]``, in the weights' type (which must hold it)."""
+        """Total member weight, ``[...]``, in the weights' type but at least int32 for
+        integers (which must hold it)."""
         return np.sum(self.member_weights, axis=-1, dtype=_sum_type(self.member_weights))
 
     @property
@@ -311,7 +312,8 @@ def roc_curve(counts: RocCounts) -> tuple[np.ndarray, np.ndarray]:
 
 def _cumsum_from_zero(values: np.ndarray) -> np.ndarray:
     """Cumulative sums along the last axis with a leading 0, without a second copy. Integers
-    stay in their own type (int32 sums run several times faster than float64 ones)."""
+    stay in their own type, at least int32 (int32 sums run several times faster than
+    float64 ones)."""
     dtype = _sum_type(values)
     out = np.zeros((*values.shape[:-1], values.shape[-1] + 1), dtype=dtype)
     np.cumsum(values, axis=-1, out=out[..., 1:])

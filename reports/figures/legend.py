@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import RendererAgg
@@ -129,7 +130,8 @@ def _draw_handle(figure: Figure, handle: Artist, *, x: float, y: float, em: floa
         proxies.append(box)
     else:  # a scatter: one marker of its first size
         sizes = handle.get_sizes()
-        marker = PathCollection(handle.get_paths()[:1], sizes=sizes[:1] if len(sizes) else [Line2D([], []).get_markersize() ** 2])
+        default = matplotlib.rcParams["lines.markersize"] ** 2  # scatter's own default size
+        marker = PathCollection(handle.get_paths()[:1], sizes=sizes[:1] if len(sizes) else [default])
         marker.update_from(handle)
         marker.set_offsets([(middle, level)])
         marker.set_offset_transform(figure.transFigure)

@@ -68,7 +68,8 @@ class Draws:
 @dataclass(frozen=True)
 class RankedPool:
     """Pooled scores ``[T, n]`` ranked once, with the target and candidate of each ranked
-    member and non-member (a resample's weight of each is two gathers from small tables)."""
+    member and non-member (a resample's weight of each is two gathers from small tables),
+    and the ranking's counts per target (:func:`counts_by_target`)."""
 
     ranking: roc.Ranking
     n_targets: int
@@ -77,6 +78,7 @@ class RankedPool:
     member_candidate: np.ndarray
     non_member_target: np.ndarray
     non_member_candidate: np.ndarray
+    by_target: roc.GroupCounts
 
     @classmethod
     def of(
@@ -86,19 +88,14 @@ class RankedPool:
         ranking: roc.Ranking | None = None,
         by_target: roc.GroupCounts | None = None,
     ) -> RankedPool:
-        n = scores.shape[1]
+        """The pool of ``scores [T, n]`` and ``keep [T, n]``; ``ranking`` and ``by_target``
+        where the caller has them already."""
+        n_targets, n = scores.shape
         ranking = roc.rank(scores.ravel(), keep.ravel()) if ranking is None else ranking
+        if by_target is None:
+            by_target = counts_by_target(ranking, n_targets=n_targets, n_candidates=n)
         members, non_members = ranking.member_rows, ranking.non_member_rows
-        pool = cls(ranking, len(scores), n, members // n, members % n, non_members // n, non_members % n)
-        if by_target is not None:
-            pool.__dict__["by_target"] = by_target  # fills the cached property
-        return pool
-
-    @functools.cached_property
-    def by_target(self) -> roc.GroupCounts:
-        """The ranking's counts per target (row of the scores)."""
-        target_of_score = np.repeat(np.arange(self.n_targets), self.n_candidates)
-        return roc.group_counts(self.ranking, target_of_score, n_groups=self.n_targets)
+        return cls(ranking, n_targets, n, members // n, members % n, non_members // n, non_members % n, by_target)
 
     def estimates(self, fpr_targets: tuple[float, ...]) -> tuple[float, np.ndarray]:
         """The pooled AUC and TPR at each FPR target ``[K]``."""
@@ -158,3 +155,10 @@ def _weights(u: np.ndarray, v: np.ndarray, target: np.ndarray, candidate: np.nda
     np.take(v, candidate, axis=1, out=weights[1])
     np.multiply(np.take(u, target, axis=1), weights[1], out=weights[0])
     return weights.reshape(2 * len(u), len(target))
+
+
+def counts_by_target(ranking: roc.Ranking, *, n_targets: int, n_candidates: int) -> roc.GroupCounts:
+    """:func:`attacks.roc.group_counts` of a ranking of pooled scores ``[T, n]`` (flattened
+    row by row) with one group per target: every target's own ROC, and any weighting that is
+    constant within targets, without another pass over the scores."""
+    return roc.group_counts(ranking, np.repeat(np.arange(n_targets), n_candidates), n_groups=n_targets)

@@ -61,15 +61,19 @@ class ScaledLogisticRegression:
         penalty = np.full(X.shape[1] + 1, 1.0 / self.C)
         penalty[-1] = 0.0  # the intercept is not penalised
 
-        def objective(theta: np.ndarray) -> float:
-            margin = -sign * (design @ theta)  # log(1 + e^m) = max(m, 0) + log(1 + e^-|m|)
-            return float(np.sum(np.maximum(margin, 0.0) + np.log1p(np.exp(-np.abs(margin)))) + 0.5 * penalty @ theta**2)
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            """The objective at ``theta`` and the linear predictor ``design @ theta`` (kept
+            for the next step's gradient, which needs it at the accepted point)."""
+            linear = design @ theta
+            margin = -sign * linear  # log(1 + e^m) = max(m, 0) + log(1 + e^-|m|)
+            value = np.sum(np.maximum(margin, 0.0) + np.log1p(np.exp(-np.abs(margin)))) + 0.5 * penalty @ theta**2
+            return float(value), linear
 
         theta = np.zeros(X.shape[1] + 1)
-        value = objective(theta)
-        with np.errstate(over="ignore"):  # exp(-margin) = inf gives p = 0, as it should
+        value, linear = objective(theta)
+        with np.errstate(over="ignore"):  # exp(-linear) = inf gives p = 0, as it should
             for step_count in range(1, _MAX_STEPS + 1):
-                p = 1.0 / (1.0 + np.exp(-(design @ theta)))
+                p = 1.0 / (1.0 + np.exp(-linear))
                 gradient = design.T @ (p - y) + penalty * theta
                 hessian = design.T @ (design * (p * (1.0 - p))[:, None]) + np.diag(penalty)
                 step = np.linalg.solve(hessian, gradient)
@@ -82,11 +86,11 @@ class ScaledLogisticRegression:
                 # after the first few iterations; the objective is convex).
                 for _ in range(50):
                     candidate = theta - step
-                    candidate_value = objective(candidate)
+                    candidate_value, candidate_linear = objective(candidate)
                     if candidate_value <= value:
                         break
                     step = step / 2
-                theta, value = candidate, candidate_value
+                theta, value, linear = candidate, candidate_value, candidate_linear
             else:
                 warnings.warn(
                     f"logistic regression stopped after {_MAX_STEPS} Newton steps before converging "

@@ -25,6 +25,7 @@ import numpy as np
 
 from attacks import roc
 from attacks.base import AttackInputError, check_scored
+from attacks.bootstrap import counts_by_target
 from attacks.intervals import INTERVAL_METHODS, attacked_rows, pooled_intervals
 from results.vocabulary import FPR_TARGETS
 
@@ -151,8 +152,7 @@ def evaluate_pooled(
     ranking = roc.rank(*_check_scores(scores.ravel(), keep.ravel()))
     pooled = _evaluate_ranked(ranking, fpr_targets=fpr_targets)
     # Each target's own AUC from the pooled ranking: weights 1 on its row, 0 elsewhere.
-    target_of_score = np.repeat(np.arange(len(rows)), scores.shape[1])
-    by_target = roc.group_counts(ranking, target_of_score, n_groups=len(rows))
+    by_target = counts_by_target(ranking, n_targets=len(rows), n_candidates=scores.shape[1])
     method = interval_method if len(rows) > 1 else "candidates"
     intervals = None
     if bootstrap > 0:

@@ -17,6 +17,7 @@ narrow log axis never shows a single label.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.artist import Artist
@@ -70,13 +71,16 @@ def set_title(ax: Axes, text: str, *, fontsize: float) -> None:
 def _place(figure: Figure, *, legend_height: float) -> None:
     width, height = figure.get_size_inches()
     axes = figure.axes
-    left = PAD + max(max(_left_decoration(ax), _left_overhang(ax)) for ax in axes)
-    right = PAD + max(_right_overhang(ax) for ax in axes)
+    # Each axis' tick labels measured once, before any axes moves (locators and formatters
+    # run again only to pin the axis labels where the axes end up).
+    x_ticks, y_ticks = [_tick_labels(ax.xaxis) for ax in axes], [_tick_labels(ax.yaxis) for ax in axes]
+    left = PAD + max(max(_left_decoration(ax, y), _left_overhang(x)) for ax, x, y in zip(axes, x_ticks, y_ticks))
+    right = PAD + max(_right_overhang(x) for x in x_ticks)
     for ax in axes:
         _wrap(ax.xaxis.label, width=width - left - right)
         _wrap(ax.title, width=width - left - right)
     above = [_above(ax) for ax in axes]
-    below = [_below(ax) for ax in axes]
+    below = [_below(ax, x) for ax, x in zip(axes, x_ticks)]
     top = PAD + above[0]
     bottom = PAD + legend_height + below[-1]
     gaps = sum(below[i] + above[i + 1] + PANEL_GAP for i in range(len(axes) - 1))
@@ -97,8 +101,8 @@ def _pin_axis_labels(ax: Axes, *, width: float, height: float) -> None:
     """The axis labels of ``ax`` (``width`` x ``height`` inches) just beyond its tick labels,
     where :func:`_place` left them room. Placed by hand, they spare matplotlib measuring every
     tick label again at each draw to place them."""
-    ax.xaxis.set_label_coords(0.5, -(_tick_extent(ax.xaxis, along="x") + LABEL_GAP) / height)
-    ax.yaxis.set_label_coords(-(_tick_extent(ax.yaxis, along="y") + LABEL_GAP) / width, 0.5)
+    ax.xaxis.set_label_coords(0.5, -(_tick_extent(_tick_labels(ax.xaxis), along="x") + LABEL_GAP) / height)
+    ax.yaxis.set_label_coords(-(_tick_extent(_tick_labels(ax.yaxis), along="y") + LABEL_GAP) / width, 0.5)
 
 
 class _InView(Locator):
@@ -166,20 +170,29 @@ def _wrap(label: Artist, *, width: float) -> None:
     label.set_text("\n".join(lines))
 
 
-def _tick_texts(axis: Axis) -> tuple[list[str], float, float]:
-    """The major tick labels the axis will draw, their font size and rotation."""
+@dataclass(frozen=True)
+class _TickLabels:
+    """The major tick labels an axis will draw, their font size and rotation, and whether
+    the axis is drawn at all."""
+
+    texts: list[str]
+    size: float
+    rotation: float
+    visible: bool
+
+
+def _tick_labels(axis: Axis) -> _TickLabels:
     locations = _within_view(axis, np.asarray(axis.get_major_locator()(), dtype=float))
     texts = [t for t in axis.get_major_formatter().format_ticks(list(locations)) if t]
     label = axis.majorTicks[0].label1  # one tick: its text properties are every tick's
-    return texts, label.get_fontsize(), label.get_rotation()
+    return _TickLabels(texts, label.get_fontsize(), label.get_rotation(), axis.get_visible())
 
 
-def _tick_extent(axis: Axis, *, along: str) -> float:
+def _tick_extent(ticks: _TickLabels, *, along: str) -> float:
     """How far the tick labels reach out from the axis line, in inches."""
-    texts, size, rotation = _tick_texts(axis)
-    if not axis.get_visible() or not texts:
+    if not ticks.visible or not ticks.texts:
         return 0.0
-    extents = [text_extent(t, size, rotation=rotation) for t in texts]
+    extents = [text_extent(t, ticks.size, rotation=ticks.rotation) for t in ticks.texts]
     return TICK_SPACE + max(e.height if along == "x" else e.width for e in extents)
 
 
@@ -191,13 +204,13 @@ def _label_extent(label: Artist, *, thickness: str) -> float:
     return LABEL_GAP + (extent.height if thickness == "height" else extent.width)
 
 
-def _left_decoration(ax: Axes) -> float:
+def _left_decoration(ax: Axes, y_ticks: _TickLabels) -> float:
     # The y label is rotated 90 degrees: its text height runs across the figure.
-    return _tick_extent(ax.yaxis, along="y") + _label_extent(ax.yaxis.label, thickness="height")
+    return _tick_extent(y_ticks, along="y") + _label_extent(ax.yaxis.label, thickness="height")
 
 
-def _below(ax: Axes) -> float:
-    return _tick_extent(ax.xaxis, along="x") + _label_extent(ax.xaxis.label, thickness="height")
+def _below(ax: Axes, x_ticks: _TickLabels) -> float:
+    return _tick_extent(x_ticks, along="x") + _label_extent(ax.xaxis.label, thickness="height")
 
 
 def _above(ax: Axes) -> float:
@@ -205,20 +218,18 @@ def _above(ax: Axes) -> float:
     return TITLE_GAP + text_extent(title, ax.title.get_fontsize()).height if title else 0.0
 
 
-def _left_overhang(ax: Axes) -> float:
+def _left_overhang(x_ticks: _TickLabels) -> float:
     """How far x tick labels reach left of the axes: half an unrotated label centred on the
     first tick, or the whole of a rotated one (rotated labels end at their tick)."""
-    texts, size, rotation = _tick_texts(ax.xaxis)
-    if not texts:
+    if not x_ticks.texts:
         return 0.0
-    if rotation:
-        return text_extent(texts[0], size, rotation=rotation).width
-    return text_extent(texts[0], size).width / 2
+    if x_ticks.rotation:
+        return text_extent(x_ticks.texts[0], x_ticks.size, rotation=x_ticks.rotation).width
+    return text_extent(x_ticks.texts[0], x_ticks.size).width / 2
 
 
-def _right_overhang(ax: Axes) -> float:
+def _right_overhang(x_ticks: _TickLabels) -> float:
     """Half the width of an unrotated x tick label centred at the right end of the axis."""
-    texts, size, rotation = _tick_texts(ax.xaxis)
-    if not texts or rotation:
+    if not x_ticks.texts or x_ticks.rotation:
         return 0.0
-    return text_extent(texts[-1], size).width / 2
+    return text_extent(x_ticks.texts[-1], x_ticks.size).width / 2
